@@ -1,0 +1,79 @@
+// One error class per case a caller branches on. Each carries a code that maps
+// once onto a gRPC status at the wire (see grpc-errors.ts) and a hint that
+// tells the user what to do. Never match on message strings.
+
+export type FleetErrorCode =
+  | 'NOT_FOUND' // unknown app, id or host
+  | 'BAD_INPUT' // invalid config, flag or argument
+  | 'CONFLICT' // already exists, or another operation on the app is under way
+  | 'FAILED' // the operation ran and failed (start/reload did not become ready)
+  | 'UNAVAILABLE'; // the daemon, runner or controller cannot be reached
+
+export interface FleetErrorOptions {
+  hint?: string;
+  app?: string;
+  host?: string;
+  cause?: unknown;
+}
+
+export class FleetError extends Error {
+  readonly code: FleetErrorCode;
+  readonly hint?: string;
+  readonly app?: string;
+  readonly host?: string;
+
+  constructor(code: FleetErrorCode, message: string, options: FleetErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.hint = options.hint;
+    this.app = options.app;
+    this.host = options.host;
+  }
+}
+
+export class NotFoundError extends FleetError {
+  constructor(message: string, options?: FleetErrorOptions) {
+    super('NOT_FOUND', message, options);
+  }
+}
+
+export class BadInputError extends FleetError {
+  constructor(message: string, options?: FleetErrorOptions) {
+    super('BAD_INPUT', message, options);
+  }
+}
+
+export class ConflictError extends FleetError {
+  constructor(message: string, options?: FleetErrorOptions) {
+    super('CONFLICT', message, options);
+  }
+}
+
+export class OperationFailedError extends FleetError {
+  constructor(message: string, options?: FleetErrorOptions) {
+    super('FAILED', message, options);
+  }
+}
+
+export class UnavailableError extends FleetError {
+  constructor(message: string, options?: FleetErrorOptions) {
+    super('UNAVAILABLE', message, options);
+  }
+}
+
+/** Builds the error class matching a code received from a peer. */
+export function errorFromCode(code: string, message: string, options?: FleetErrorOptions): FleetError {
+  switch (code) {
+    case 'NOT_FOUND':
+      return new NotFoundError(message, options);
+    case 'BAD_INPUT':
+      return new BadInputError(message, options);
+    case 'CONFLICT':
+      return new ConflictError(message, options);
+    case 'UNAVAILABLE':
+      return new UnavailableError(message, options);
+    default:
+      return new OperationFailedError(message, options);
+  }
+}

@@ -1,0 +1,17 @@
+export * from './gen/fleet/v1/app';
+export * from './gen/fleet/v1/process';
+export * from './gen/fleet/v1/fleet';
+export {
+  RunnerRequest,
+  RunnerResponse,
+  RunnerState,
+  Hello,
+  StopRequest,
+  ScaleRequest,
+  UpdateSpec,
+} from './gen/fleet/v1/runner';
+export * from './errors';
+export * from './grpc-errors';
+export * from './fleet-home';
+export { RUNNER_PROTOCOL_VERSION, LineDecoder } from './runner-protocol';
+export { FLEET_VERSION } from './version';
