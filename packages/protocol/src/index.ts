@@ -15,3 +15,4 @@ export * from './grpc-errors';
 export * from './fleet-home';
 export { RUNNER_PROTOCOL_VERSION, LineDecoder } from './runner-protocol';
 export { FLEET_VERSION } from './version';
+export * from './config';
