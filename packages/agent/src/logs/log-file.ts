@@ -203,14 +203,22 @@ export class RotatingLogFile {
       if (retain <= 0) {
         unlinkQuiet(this.path);
       } else {
-        // Oldest first, so no rename ever lands on a file that is still kept.
-        unlinkQuiet(rotatedPath(this.path, retain, false));
-        unlinkQuiet(rotatedPath(this.path, retain, true));
-        for (let g = retain - 1; g >= 1; g--) {
+        // Shift only the generations present (up to the first gap): a rename
+        // per kept file, not per `retain`. Oldest first, so no rename ever
+        // lands on a file that is still kept.
+        let top = 0;
+        while (top < retain && this.generationExists(top + 1)) top++;
+        if (top === retain) {
+          unlinkQuiet(rotatedPath(this.path, retain, false));
+          unlinkQuiet(rotatedPath(this.path, retain, true));
+          for (const job of this.jobs) if (job.generation === retain) job.generation = Infinity;
+          top--;
+        }
+        for (let g = top; g >= 1; g--) {
           renameQuiet(rotatedPath(this.path, g, false), rotatedPath(this.path, g + 1, false));
           renameQuiet(rotatedPath(this.path, g, true), rotatedPath(this.path, g + 1, true));
         }
-        for (const job of this.jobs) job.generation++;
+        for (const job of this.jobs) if (job.generation <= top) job.generation++;
         fs.renameSync(this.path, rotatedPath(this.path, 1, false));
         if (compress) this.jobs.push({ generation: 1 });
       }
@@ -226,6 +234,10 @@ export class RotatingLogFile {
     }
     this.open();
     this.startCompression();
+  }
+
+  private generationExists(g: number): boolean {
+    return fs.existsSync(rotatedPath(this.path, g, false)) || fs.existsSync(rotatedPath(this.path, g, true));
   }
 
   private startCompression(): void {
@@ -248,8 +260,10 @@ export class RotatingLogFile {
     // Opened synchronously: the name is right only until the next rotation.
     const src = fs.openSync(rotatedPath(this.path, job.generation, false), 'r');
     const tmp = `${this.path}.${process.pid}-${++tmpSeq}.gz.tmp`;
+    let srcIno = -1;
     let out = -1;
     try {
+      srcIno = fs.fstatSync(src).ino;
       out = fs.openSync(tmp, 'w', 0o640);
       await pipeline(
         fs.createReadStream('', { fd: src, autoClose: false }),
@@ -268,8 +282,14 @@ export class RotatingLogFile {
       unlinkQuiet(tmp);
       return;
     }
+    const plain = rotatedPath(this.path, job.generation, false);
+    // Only if the name still holds our source (not after an outside flush and rewrite).
+    if (fs.statSync(plain, { throwIfNoEntry: false })?.ino !== srcIno) {
+      unlinkQuiet(tmp);
+      return;
+    }
     fs.renameSync(tmp, rotatedPath(this.path, job.generation, true));
-    unlinkQuiet(rotatedPath(this.path, job.generation, false));
+    unlinkQuiet(plain);
   }
 
   private fail(err: unknown): void {
