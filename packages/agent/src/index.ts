@@ -1,1 +1,1 @@
-export {};
+export { main as runDaemon } from './daemon-main';

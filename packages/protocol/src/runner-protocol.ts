@@ -27,4 +27,11 @@ export class LineDecoder {
     this.tail = lines.pop() ?? '';
     return lines;
   }
+
+  /** The unfinished last line, if any (a process exited without a final newline). */
+  end(): string | undefined {
+    const rest = this.tail;
+    this.tail = '';
+    return rest === '' ? undefined : rest;
+  }
 }

@@ -1,0 +1,81 @@
+'use strict';
+// Preloaded into every Node instance (`--require`) so a reload drains it
+// without the app's code changing. A Node server's own close() drops idle
+// keep-alive sockets, and a client that has just sent a request on one gets
+// ECONNRESET. On {fleet: 'drain'} from the runner this shim instead:
+//   1. stops accepting connections (server.close(), minus its closeIdleConnections),
+//   2. answers every further request with `Connection: close`, so each busy
+//      socket closes cleanly right after its response,
+//   3. closes sockets that stay idle for FLEET_DRAIN_IDLE_MS (a client that has
+//      been silent that long is not mid-send), then reports {fleet: 'drained'}.
+// Normal operation costs one flag check per request and a Set entry per socket.
+const http = require('node:http');
+const https = require('node:https');
+
+if (process.send && !global.__fleetDrainShim) {
+  global.__fleetDrainShim = true;
+  const idleGraceMs = Number(process.env.FLEET_DRAIN_IDLE_MS || 500);
+  const servers = new Set();
+  const sockets = new Set();
+  let draining = false;
+
+  const track = (server) => {
+    if (servers.has(server)) return;
+    servers.add(server);
+    server.on('connection', (socket) => {
+      sockets.add(socket);
+      socket.once('close', () => sockets.delete(socket));
+    });
+  };
+
+  for (const Server of [http.Server, https.Server]) {
+    const emit = Server.prototype.emit;
+    Server.prototype.emit = function fleetEmit(event, a, b) {
+      if (event === 'request') {
+        if (draining) b.shouldKeepAlive = false; // same effect as `Connection: close`
+      } else if (event === 'listening') {
+        track(this);
+      }
+      return emit.apply(this, arguments);
+    };
+  }
+
+  const drain = () => {
+    if (draining) return;
+    draining = true;
+    const idleSince = new Map();
+    for (const server of servers) {
+      // Keep idle sockets through close(): this shim closes them when safe.
+      server.closeIdleConnections = () => {};
+      if (server.listening) server.close(() => {});
+    }
+    const tick = () => {
+      const now = Date.now();
+      for (const socket of sockets) {
+        const busy = socket._httpMessage != null; // a response in flight on it
+        if (busy || socket.destroyed) {
+          idleSince.delete(socket);
+          continue;
+        }
+        const since = idleSince.get(socket);
+        if (since === undefined) idleSince.set(socket, now);
+        else if (now - since >= idleGraceMs) socket.end();
+      }
+      if (sockets.size === 0) {
+        clearInterval(timer);
+        try {
+          process.send({ fleet: 'drained' });
+        } catch {
+          // the runner is gone; nothing to tell
+        }
+      }
+    };
+    const timer = setInterval(tick, 25);
+    timer.unref();
+    tick();
+  };
+
+  process.on('message', (msg) => {
+    if (msg && msg.fleet === 'drain') drain();
+  });
+}

@@ -1,0 +1,40 @@
+// Starts a runner for one app as a detached process (its own session) whose
+// stdio goes to a file, so nothing ties it to the agent: the agent can crash or
+// be upgraded and the app keeps running.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { AppSpec, FLEET_VERSION, safeFileName } from '@fleet/protocol';
+
+const RUNNER_MAIN = path.resolve(__dirname, '../runner/runner-main.js');
+
+/** V8 flags that shrink an idle runner: it is paid once per app. */
+const RUNNER_NODE_FLAGS = ['--max-semi-space-size=1', '--max-old-space-size=64', '--v8-pool-size=1'];
+
+export function launchRunner(opts: {
+  spec: AppSpec;
+  desired: 'online' | 'stopped';
+  runDir: string;
+  env: NodeJS.ProcessEnv;
+}): number {
+  const base = path.join(opts.runDir, safeFileName(opts.spec.name));
+  const bootFile = `${base}.boot.json`;
+  fs.writeFileSync(
+    bootFile,
+    JSON.stringify({ spec: AppSpec.toJSON(opts.spec), desired: opts.desired, runDir: opts.runDir, version: FLEET_VERSION }),
+    { mode: 0o600 },
+  );
+  const logFd = fs.openSync(`${base}.runner.log`, 'a', 0o600);
+  try {
+    const child = spawn(process.execPath, [...RUNNER_NODE_FLAGS, RUNNER_MAIN, bootFile], {
+      detached: true,
+      stdio: ['ignore', logFd, logFd],
+      env: { ...opts.env, FLEET_RUNNER: opts.spec.name },
+      cwd: '/',
+    });
+    child.unref();
+    return child.pid ?? -1;
+  } finally {
+    fs.closeSync(logFd);
+  }
+}

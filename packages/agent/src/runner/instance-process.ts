@@ -1,0 +1,136 @@
+// One running OS process of an instance, whatever launched it. Node scripts run
+// as cluster workers of the runner in both exec modes: the runner (primary)
+// owns every listening socket, so a replacement can take over a fixed port
+// before the old process lets go of it — that is what makes fork-mode reload
+// zero-downtime. Other programs (python, binaries, `npm start`) are spawned
+// plainly; they cannot share a port, so their reload is a restart.
+//
+// Each process gets its own process group (setsid for workers, `detached` for
+// children) so a stop signals the app's whole tree and leaves no orphan.
+import cluster, { type Worker } from 'node:cluster';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { EventEmitter } from 'node:events';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import type { AppSpec } from '@fleet/protocol/runner';
+
+const SHIM = path.resolve(__dirname, '../../../shim/drain-shim.js');
+const SETSID = ['/usr/bin/setsid', '/bin/setsid'].find((p) => fs.existsSync(p));
+
+export interface LaunchRequest {
+  spec: AppSpec;
+  instance: number;
+  env: Record<string, string>;
+}
+
+export interface InstanceProcessEvents {
+  /** Became ready: listening (`kind` 'listening') or sent 'ready' over IPC. */
+  ready: [kind: 'listening' | 'ready-message'];
+  exit: [code: number | null, signal: NodeJS.Signals | null];
+  drained: [];
+  stdout: [chunk: Buffer];
+  stderr: [chunk: Buffer];
+}
+
+export class InstanceProcess extends EventEmitter<InstanceProcessEvents> {
+  readonly pid: number;
+  readonly isNode: boolean;
+  private readonly worker?: Worker;
+  private exited = false;
+
+  private constructor(child: ChildProcess, worker: Worker | undefined) {
+    super();
+    this.worker = worker;
+    this.isNode = worker !== undefined;
+    this.pid = child.pid ?? -1;
+    child.stdout?.on('data', (chunk: Buffer) => this.emit('stdout', chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.emit('stderr', chunk));
+    if (worker) {
+      worker.on('listening', () => this.emit('ready', 'listening'));
+      worker.on('message', (msg: unknown) => {
+        if (msg === 'ready') this.emit('ready', 'ready-message');
+        else if (isFleetMessage(msg, 'drained')) this.emit('drained');
+      });
+      // A worker can error (EPIPE on its channel) while exiting; 'exit' still follows.
+      worker.on('error', () => {});
+    }
+    child.on('error', () => {});
+    child.once('exit', (code, signal) => {
+      this.exited = true;
+      this.emit('exit', code, signal);
+    });
+  }
+
+  static launch(req: LaunchRequest): InstanceProcess {
+    const { spec } = req;
+    const isNode = spec.interpreter === 'node';
+    if (isNode) return InstanceProcess.launchWorker(req);
+    const [command, args] =
+      spec.interpreter === 'none' || spec.interpreter === ''
+        ? [spec.script, spec.args]
+        : [spec.interpreter, [...spec.interpreterArgs, spec.script, ...spec.args]];
+    const child = spawn(command, args, {
+      cwd: spec.cwd,
+      env: req.env,
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return new InstanceProcess(child, undefined);
+  }
+
+  private static launchWorker(req: LaunchRequest): InstanceProcess {
+    const { spec } = req;
+    const execArgv = [...spec.interpreterArgs, '--require', SHIM];
+    const realNode = process.execPath;
+    // cluster.fork has no `detached`; launching through setsid gives the worker its
+    // own session and group while keeping the IPC channel (setsid execs in place).
+    cluster.setupPrimary({
+      exec: spec.script,
+      args: spec.args,
+      cwd: spec.cwd,
+      silent: true,
+      execArgv: SETSID ? [realNode, ...execArgv] : execArgv,
+    });
+    let worker: Worker;
+    try {
+      if (SETSID) process.execPath = SETSID;
+      worker = cluster.fork(req.env);
+    } finally {
+      process.execPath = realNode;
+    }
+    return new InstanceProcess(worker.process, worker);
+  }
+
+  get running(): boolean {
+    return !this.exited;
+  }
+
+  /** Asks a Node instance to stop taking connections and close them cleanly. */
+  drain(): boolean {
+    if (!this.worker || this.exited || !this.worker.isConnected()) return false;
+    try {
+      this.worker.send({ fleet: 'drain' });
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Signals the instance's whole process group (falls back to the process alone). */
+  signal(sig: NodeJS.Signals | number): void {
+    if (this.exited || this.pid <= 0) return;
+    try {
+      process.kill(-this.pid, sig);
+    } catch {
+      try {
+        process.kill(this.pid, sig);
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+function isFleetMessage(msg: unknown, kind: string): boolean {
+  return typeof msg === 'object' && msg !== null && (msg as { fleet?: unknown }).fleet === kind;
+}

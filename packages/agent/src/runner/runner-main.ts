@@ -1,0 +1,70 @@
+// Entry point of a runner: `node runner-main.js <spec.json>`. Started detached by
+// the agent (its own session), it outlives the agent: apps keep running and
+// restarting while no agent is there, and the next agent re-adopts it through
+// its socket. It exits only on a `shutdown` request or SIGTERM (after stopping
+// its instances).
+import * as fs from 'node:fs';
+import { AppSpec, runnerSocketPath } from '@fleet/protocol/runner';
+import { AppRunner } from './app-runner';
+import { AppWatchers } from './app-watchers';
+import { RunnerServer } from './runner-server';
+import { flushLogFiles, allLogFiles } from '../logs/log-paths';
+import { perInstanceLogs } from './instance-logs';
+
+interface RunnerBoot {
+  spec: unknown;
+  desired: 'online' | 'stopped';
+  runDir: string;
+  version: string;
+}
+
+async function main(): Promise<void> {
+  const bootFile = process.argv[2];
+  if (!bootFile) throw new Error('usage: runner-main <boot.json>');
+  const boot = JSON.parse(fs.readFileSync(bootFile, 'utf8')) as RunnerBoot;
+  const spec = AppSpec.fromJSON(boot.spec);
+  const log = (msg: string): void => {
+    process.stderr.write(`${new Date().toISOString()} [${spec.name}] ${msg}\n`);
+  };
+  let server: RunnerServer | undefined;
+  let watchers: AppWatchers | undefined;
+  let lastSpec = spec;
+  const runner = new AppRunner({
+    spec,
+    desired: boot.desired,
+    version: boot.version,
+    log,
+    onChange: () => {
+      server?.notify();
+      if (runner.spec !== lastSpec) {
+        lastSpec = runner.spec;
+        watchers?.arm();
+      }
+    },
+  });
+  watchers = new AppWatchers(runner, log);
+  const exit = (): void => {
+    watchers?.disarm();
+    server?.close();
+    fs.rmSync(bootFile, { force: true });
+    setImmediate(() => process.exit(0));
+  };
+  server = new RunnerServer(runner, {
+    socketPath: runnerSocketPath(boot.runDir, spec.name),
+    onShutdown: exit,
+    onFlush: () =>
+      flushLogFiles(allLogFiles(runner.spec.log!, runner.spec.instances, perInstanceLogs(runner.spec)).map((f) => f.path)),
+  });
+  await server.listen();
+  process.on('SIGTERM', () => void runner.shutdown().then(exit));
+  process.on('SIGINT', () => {}); // a stray Ctrl-C in a terminal must not take the app down
+  process.on('SIGHUP', () => runner.reopenLogs());
+  watchers.arm();
+  log(`runner ${process.pid} up`);
+  if (boot.desired === 'online') await runner.start();
+}
+
+main().catch((err: Error) => {
+  process.stderr.write(`runner failed: ${err.stack ?? err.message}\n`);
+  process.exit(1);
+});
