@@ -42,12 +42,14 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
     exiting = true;
     sampler.stop();
     registry.detach();
-    server.forceShutdown();
+    // Let in-flight replies (the `kill` answer) go out, but never hang on a stuck stream.
+    server.tryShutdown(() => {});
+    setTimeout(() => server.forceShutdown(), 200).unref();
     fs.rmSync(paths.socket, { force: true });
     fs.rmSync(paths.pidFile, { force: true });
     release();
     log(`exiting (${code}); apps keep running`);
-    setImmediate(() => process.exit(code));
+    setTimeout(() => process.exit(code), 250);
   };
 
   server.addService(

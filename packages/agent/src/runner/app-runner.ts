@@ -409,10 +409,12 @@ export class AppRunner {
     slot.proc = fresh;
     slot.startedMs = this.clock.now();
     slot.history = { ...slot.history, restarts: slot.history.restarts + 1 };
-    slot.lifecycle.transition(InstanceStatus.INSTANCE_STATUS_ONLINE, `${reason}: replaced pid ${old.pid} by ${fresh.pid}`);
+    // The slot stays online throughout (no transition): that is the point of a reload.
+    this.log(`instance ${slot.index}: ${reason}: pid ${fresh.pid} ready, draining pid ${old.pid}`);
     fresh.once('exit', (code, signal) => this.onExit(slot, fresh, code, signal));
     const retire = this.terminate(old, true).finally(() => this.retiring.delete(retire));
     this.retiring.add(retire);
+    this.changed();
   }
 
   /** Resolves true once a replacement is ready, or with why it is not. */
