@@ -182,17 +182,18 @@ export class RotatingLogFile {
   private checkPath(): void {
     this.lastCheck = Date.now();
     if (this.fd < 0) return;
+    let st: fs.Stats | undefined;
     try {
-      const st = fs.statSync(this.path, { throwIfNoEntry: false });
-      if (!st || st.ino !== this.ino) {
-        this.closeFd();
-        this.open();
-        return;
-      }
-      this.size = st.size;
-    } catch (err) {
-      this.fail(err);
+      st = fs.statSync(this.path, { throwIfNoEntry: false });
+    } catch {
+      // ENOTDIR, EACCES…: the open below fails and says why.
     }
+    if (st && st.ino === this.ino) {
+      this.size = st.size;
+      return;
+    }
+    this.closeFd();
+    this.open();
   }
 
   private rotate(): void {
