@@ -1,0 +1,94 @@
+// The daemon's Fleet service as promises. Every unary call has a deadline so a
+// hung daemon never hangs the CLI; calls that wait for apps to become ready
+// (start, restart, reload, ...) get a generous one.
+import { credentials, Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  FleetClient,
+  fromServiceError,
+  type ActionResponse,
+  type DescribeResponse,
+  type KillResponse,
+  type ListRequest,
+  type ListResponse,
+  type LogLine,
+  type LogsRequest,
+  type PingResponse,
+  type SaveResponse,
+  type ScaleAppRequest,
+  type StartRequest,
+  type StartResponse,
+  type TargetRequest,
+} from '@fleet/protocol';
+
+export const SHORT_DEADLINE_MS = 30_000;
+/** Start, reload and friends wait for instances to be ready, wait_ready and listen_timeout included. */
+export const LONG_DEADLINE_MS = 10 * 60_000;
+
+export interface FleetApi {
+  ping(deadlineMs?: number): Promise<PingResponse>;
+  start(req: StartRequest): Promise<StartResponse>;
+  list(req: ListRequest): Promise<ListResponse>;
+  describe(req: TargetRequest): Promise<DescribeResponse>;
+  stop(req: TargetRequest): Promise<ActionResponse>;
+  restart(req: TargetRequest): Promise<ActionResponse>;
+  reload(req: TargetRequest): Promise<ActionResponse>;
+  delete(req: TargetRequest): Promise<ActionResponse>;
+  scale(req: ScaleAppRequest): Promise<ActionResponse>;
+  flush(req: TargetRequest): Promise<ActionResponse>;
+  logs(req: LogsRequest): ClientReadableStream<LogLine>;
+  save(): Promise<SaveResponse>;
+  resurrect(): Promise<ActionResponse>;
+  kill(): Promise<KillResponse>;
+  close(): void;
+}
+
+/**
+ * A raw client for the daemon socket. Reconnect backoff is kept short: grpc-js
+ * fails calls fast while it waits to reconnect (1 s by default), which would
+ * stall the start-up poll long after the daemon is listening.
+ */
+export function createRawClient(socketPath: string): FleetClient {
+  return new FleetClient(`unix:${socketPath}`, credentials.createInsecure(), {
+    'grpc.initial_reconnect_backoff_ms': 50,
+    'grpc.max_reconnect_backoff_ms': 250,
+    // A fresh subchannel per client: one in backoff from a failed ping must not be reused.
+    'grpc.use_local_subchannel_pool': 1,
+  });
+}
+
+type Unary<Req, Res> = (
+  req: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  cb: (err: ServiceError | null, res: Res) => void,
+) => unknown;
+
+function call<Req, Res>(client: FleetClient, method: Unary<Req, Res>, req: Req, deadlineMs: number): Promise<Res> {
+  return new Promise<Res>((resolve, reject) => {
+    method.call(client, req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+      if (err) reject(fromServiceError(err));
+      else resolve(res);
+    });
+  });
+}
+
+export function wrapClient(client: FleetClient): FleetApi {
+  const c = client;
+  return {
+    ping: (deadlineMs = SHORT_DEADLINE_MS) => call(c, c.ping as Unary<object, PingResponse>, {}, deadlineMs),
+    start: (req) => call(c, c.start as Unary<StartRequest, StartResponse>, req, LONG_DEADLINE_MS),
+    list: (req) => call(c, c.list as Unary<ListRequest, ListResponse>, req, SHORT_DEADLINE_MS),
+    describe: (req) => call(c, c.describe as Unary<TargetRequest, DescribeResponse>, req, SHORT_DEADLINE_MS),
+    stop: (req) => call(c, c.stop as Unary<TargetRequest, ActionResponse>, req, LONG_DEADLINE_MS),
+    restart: (req) => call(c, c.restart as Unary<TargetRequest, ActionResponse>, req, LONG_DEADLINE_MS),
+    reload: (req) => call(c, c.reload as Unary<TargetRequest, ActionResponse>, req, LONG_DEADLINE_MS),
+    delete: (req) => call(c, c.delete as Unary<TargetRequest, ActionResponse>, req, LONG_DEADLINE_MS),
+    scale: (req) => call(c, c.scale as Unary<ScaleAppRequest, ActionResponse>, req, LONG_DEADLINE_MS),
+    flush: (req) => call(c, c.flush as Unary<TargetRequest, ActionResponse>, req, SHORT_DEADLINE_MS),
+    logs: (req) => c.logs(req),
+    save: () => call(c, c.save as Unary<object, SaveResponse>, {}, SHORT_DEADLINE_MS),
+    resurrect: () => call(c, c.resurrect as Unary<object, ActionResponse>, {}, LONG_DEADLINE_MS),
+    kill: () => call(c, c.kill as Unary<object, KillResponse>, {}, LONG_DEADLINE_MS),
+    close: () => c.close(),
+  };
+}

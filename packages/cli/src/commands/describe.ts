@@ -1,0 +1,127 @@
+// fleet describe <app>: the compiled spec, then each instance with its recent
+// events. Env values are masked in both outputs: describe output gets pasted
+// into tickets and chat.
+import type { Command } from 'commander';
+import { AppSpec, type AppInfo, type InstanceInfo } from '@fleet/protocol';
+import type { CommandContext } from '../context';
+import { EXIT_OK } from '../exit-codes';
+import { renderFields, renderSpecFields } from '../format/app-spec';
+import { formatBytes } from '../format/bytes';
+import type { Colors } from '../format/color';
+import { formatDuration } from '../format/duration';
+import { maskEnv } from '../format/env';
+import { formatPercent } from '../format/percent';
+import { colorStatus, instanceExecMode, statusWord } from '../format/status';
+import { renderTable } from '../format/table';
+
+/** Events shown per instance in human output; --json gives all the daemon keeps. */
+const RECENT_EVENTS = 10;
+
+export interface DescribeFlags {
+  json?: boolean;
+}
+
+export function describeJson(app: AppInfo): Record<string, unknown> {
+  const spec = app.spec ? AppSpec.toJSON({ ...app.spec, env: maskEnv(app.spec.env) }) : null;
+  return {
+    appId: app.appId,
+    name: app.spec?.name ?? '',
+    desired: app.desired,
+    reloading: app.reloading,
+    runnerPid: app.runnerPid,
+    runnerVersion: app.runnerVersion,
+    spec,
+    instances: app.instances.map((i) => ({
+      instance: i.instance,
+      pid: i.pid,
+      status: statusWord(i.status),
+      cpuPercent: i.cpuPercent,
+      memoryBytes: i.memoryBytes,
+      restarts: i.restarts,
+      unstableRestarts: i.unstableRestarts,
+      uptimeMs: i.uptimeMs,
+      execMode: instanceExecMode(i.execMode, app.spec?.execMode),
+      createdMs: i.createdMs,
+      startedMs: i.startedMs,
+      lastExitCode: i.lastExitCode,
+      lastExitSignal: i.lastExitSignal,
+      host: i.host,
+      events: i.events.map((e) => ({ timeMs: e.timeMs, from: statusWord(e.from), to: statusWord(e.to), reason: e.reason })),
+    })),
+  };
+}
+
+export function renderDescribe(app: AppInfo, colors: Colors): string {
+  const name = app.spec?.name ?? `#${app.appId}`;
+  let text = `${colors.bold(colors.cyan(name))} (id ${app.appId})\n`;
+  const state: Array<[string, string]> = [['desired', app.desired || '-']];
+  if (app.reloading) state.push(['reloading', 'yes']);
+  state.push(['runner', app.runnerPid ? `pid ${app.runnerPid}${app.runnerVersion ? `, v${app.runnerVersion}` : ''}` : '-']);
+  text += renderFields(state, colors, '  ');
+  if (app.spec) text += renderSpecFields(app.spec, colors, { showEnvValues: false });
+
+  const instances = [...app.instances].sort((a, b) => a.instance - b.instance);
+  if (instances.length === 0) return text + '\n  no instances\n';
+  text += '\n' + indent(renderTable(
+    ['#', 'pid', 'status', 'restarts', 'uptime', 'cpu', 'mem', 'last exit'].map((header) => ({
+      header: colors.bold(header),
+      align: header === 'status' || header === 'last exit' ? ('left' as const) : ('right' as const),
+    })),
+    instances.map((i) => [
+      String(i.instance),
+      i.pid > 0 ? String(i.pid) : '-',
+      colorStatus(statusWord(i.status), colors),
+      i.unstableRestarts ? `${i.restarts} (${i.unstableRestarts} unstable)` : String(i.restarts),
+      statusWord(i.status) === 'online' ? formatDuration(i.uptimeMs) : '-',
+      i.pid > 0 ? formatPercent(i.cpuPercent) : '-',
+      i.pid > 0 ? formatBytes(i.memoryBytes) : '-',
+      lastExit(i),
+    ]),
+  ));
+  const events = instances.flatMap((i) => i.events.slice(-RECENT_EVENTS).map((e) => ({ i, e })));
+  if (events.length > 0) {
+    text += `\n  ${colors.bold('recent events')}\n`;
+    for (const { i, e } of events.sort((a, b) => a.e.timeMs - b.e.timeMs)) {
+      const when = new Date(e.timeMs).toISOString().replace('T', ' ').replace('Z', '');
+      text += `  ${colors.gray(when)}  #${i.instance}  ${statusWord(e.from)} -> ${statusWord(e.to)}${e.reason ? `  ${e.reason}` : ''}\n`;
+    }
+  }
+  return text;
+}
+
+function lastExit(i: InstanceInfo): string {
+  if (i.lastExitSignal) return `signal ${i.lastExitSignal}`;
+  // A zero code with no restarts means "never exited" as far as the wire can say.
+  if (i.lastExitCode === 0 && i.restarts === 0) return '-';
+  return `code ${i.lastExitCode}`;
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((l) => (l ? `  ${l}` : l))
+    .join('\n');
+}
+
+export async function describe(ctx: CommandContext, target: string, flags: DescribeFlags): Promise<number> {
+  const api = await ctx.connect();
+  const { apps } = await api.describe({ target });
+  if (flags.json) {
+    ctx.json(apps.map(describeJson));
+  } else {
+    ctx.out(apps.map((a) => renderDescribe(a, ctx.colors)).join('\n'));
+  }
+  return EXIT_OK;
+}
+
+export function registerDescribe(program: Command, ctx: CommandContext): void {
+  program
+    .command('describe')
+    .alias('show')
+    .description('show an app: its settings, instances and recent events (env values masked)')
+    .argument('<app>', 'app name or id')
+    .option('--json', 'machine output')
+    .action(async (target: string, flags: DescribeFlags) => {
+      ctx.exitCode = await describe(ctx, target, flags);
+    });
+}

@@ -1,0 +1,29 @@
+// fleet ls: one row per instance.
+import type { Command } from 'commander';
+import type { CommandContext } from '../context';
+import { EXIT_OK } from '../exit-codes';
+import { processRows, renderProcessTable } from '../format/process-rows';
+
+export interface ListFlags {
+  json?: boolean;
+}
+
+export async function list(ctx: CommandContext, flags: ListFlags): Promise<number> {
+  const api = await ctx.connect();
+  const { apps } = await api.list({ fresh: false });
+  const rows = processRows(apps);
+  if (flags.json) ctx.json(rows);
+  else ctx.out(renderProcessTable(rows, ctx.colors));
+  return EXIT_OK;
+}
+
+export function registerList(program: Command, ctx: CommandContext): void {
+  program
+    .command('ls')
+    .alias('list')
+    .description('list apps and their instances')
+    .option('--json', 'one JSON object per instance')
+    .action(async (flags: ListFlags) => {
+      ctx.exitCode = await list(ctx, flags);
+    });
+}

@@ -1,0 +1,41 @@
+// Per-app outcome lines of the action commands: `✓ api restarted` on stdout,
+// `✗ api: <error>` on stderr, so a script reading stdout sees only successes.
+import type { AppResult } from '@fleet/protocol';
+import type { Colors } from './color';
+
+export interface ResultJson {
+  app: string;
+  appId: number;
+  ok: boolean;
+  /** Empty when ok. */
+  error: string;
+  /** A FleetErrorCode (NOT_FOUND, BAD_INPUT, CONFLICT, FAILED, UNAVAILABLE) or empty. */
+  errorCode: string;
+  message: string;
+}
+
+export function resultJson(r: AppResult): ResultJson {
+  return { app: r.app, appId: r.appId, ok: r.ok, error: r.error, errorCode: r.errorCode, message: r.message };
+}
+
+export interface ResultLines {
+  out: string;
+  err: string;
+  failed: number;
+}
+
+export function renderResults(results: AppResult[], verb: string, colors: Colors): ResultLines {
+  let out = '';
+  let err = '';
+  let failed = 0;
+  for (const r of results) {
+    const name = r.app || `#${r.appId}`;
+    if (r.ok) {
+      out += `${colors.green('✓')} ${name} ${verb}${r.message ? `: ${r.message}` : ''}\n`;
+    } else {
+      failed++;
+      err += `${colors.red('✗')} ${name}: ${r.error || 'failed'}\n`;
+    }
+  }
+  return { out, err, failed };
+}
