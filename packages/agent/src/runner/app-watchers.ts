@@ -7,7 +7,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AppRunner } from './app-runner';
 import { memoryExceeded } from './restart-policy';
-import { nextCronDelayMs } from './cron-schedule';
 
 export class AppWatchers {
   private memoryTimer?: NodeJS.Timeout;
@@ -29,7 +28,12 @@ export class AppWatchers {
       this.memoryTimer = setInterval(() => void this.checkMemory(), Math.max(250, restart.memoryCheckIntervalMs));
       this.memoryTimer.unref();
     }
-    if (restart.cronRestart) this.scheduleCron(restart.cronRestart);
+    if (restart.cronRestart) {
+      // Loaded only for apps with a cron: cron-parser (and luxon) cost ~2 MB per runner.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { nextCronDelayMs } = require('./cron-schedule') as typeof import('./cron-schedule');
+      this.scheduleCron(restart.cronRestart, nextCronDelayMs);
+    }
     if (spec.watch?.enabled) this.startWatching();
   }
 
@@ -62,7 +66,7 @@ export class AppWatchers {
     }
   }
 
-  private scheduleCron(expr: string): void {
+  private scheduleCron(expr: string, nextCronDelayMs: (expr: string, now: number) => number): void {
     const delay = nextCronDelayMs(expr, Date.now());
     // setTimeout caps at ~24.8 days; re-plan rather than overflow.
     this.cronTimer = setTimeout(() => {
@@ -70,7 +74,7 @@ export class AppWatchers {
         this.log(`cron_restart (${expr})`);
         this.runner.reload('cron_restart').catch((err: Error) => this.log(`cron_restart: ${err.message}`));
       }
-      this.scheduleCron(expr);
+      this.scheduleCron(expr, nextCronDelayMs);
     }, Math.min(delay, 2 ** 31 - 1));
     this.cronTimer.unref();
   }
