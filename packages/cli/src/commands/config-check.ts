@@ -4,11 +4,12 @@
 // `--env production` selects is what this command is for.
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { AppSpec, fleetPaths } from '@fleet/protocol';
+import { fleetPaths } from '@fleet/protocol';
 import { loadConfigFile } from '../config-loader';
 import type { CommandContext } from '../context';
 import { EXIT_OK } from '../exit-codes';
 import { renderSpecFields } from '../format/app-spec';
+import { specJson } from '../format/spec-json';
 
 export interface ConfigCheckFlags {
   env?: string;
@@ -24,7 +25,7 @@ export async function configCheck(ctx: CommandContext, file: string, flags: Conf
   });
   for (const w of warnings) ctx.warn(w);
   if (flags.json) {
-    ctx.json(specs.map((s) => AppSpec.toJSON(s)));
+    ctx.json(specs.map(specJson));
     return EXIT_OK;
   }
   for (const spec of specs) {
@@ -46,7 +47,7 @@ export function registerConfig(program: Command, ctx: CommandContext): void {
     .argument('<file>', 'config file (.js, .cjs, .mjs, .json, .yaml)')
     .option('--env <name>', 'use the env_<name> section')
     .option('--strict', 'unknown keys are errors, not warnings')
-    .option('--json', 'machine output: the compiled AppSpec objects')
+    .option('--json', 'machine output: the compiled AppSpec objects, every field present')
     .action(async (file: string, flags: ConfigCheckFlags) => {
       ctx.exitCode = await configCheck(ctx, file, flags);
     });

@@ -2,7 +2,7 @@
 // events. Env values are masked in both outputs: describe output gets pasted
 // into tickets and chat.
 import type { Command } from 'commander';
-import { AppSpec, type AppInfo, type InstanceInfo } from '@fleet/protocol';
+import type { AppInfo, InstanceInfo } from '@fleet/protocol';
 import type { CommandContext } from '../context';
 import { EXIT_OK } from '../exit-codes';
 import { renderFields, renderSpecFields } from '../format/app-spec';
@@ -11,6 +11,7 @@ import type { Colors } from '../format/color';
 import { formatDuration } from '../format/duration';
 import { maskEnv } from '../format/env';
 import { formatPercent } from '../format/percent';
+import { specJson } from '../format/spec-json';
 import { colorStatus, instanceExecMode, statusWord } from '../format/status';
 import { renderTable } from '../format/table';
 
@@ -22,7 +23,7 @@ export interface DescribeFlags {
 }
 
 export function describeJson(app: AppInfo): Record<string, unknown> {
-  const spec = app.spec ? AppSpec.toJSON({ ...app.spec, env: maskEnv(app.spec.env) }) : null;
+  const spec = app.spec ? specJson({ ...app.spec, env: maskEnv(app.spec.env) }) : null;
   return {
     appId: app.appId,
     name: app.spec?.name ?? '',
