@@ -79,6 +79,7 @@ export class AppRunner {
   private readonly retiring = new Set<Promise<void>>();
   private reloading = false;
   private readonly startedMs: number;
+  private readonly stderrTail = new WeakMap<InstanceProcess, string>();
 
   constructor(private readonly opts: AppRunnerOptions) {
     this.spec = opts.spec;
@@ -249,7 +250,15 @@ export class AppRunner {
       });
       const signal = this.readySignal(proc);
       if (signal === 'none') {
-        setImmediate(onReady);
+        // Online at once (PM2's meaning), but the launch settles only once the
+        // process listens or survives min_uptime, so `fleet start` can report an
+        // app that dies on start (port in use, missing module) as a failure.
+        setImmediate(() => {
+          if (slot.proc !== proc || slot.lifecycle.status !== InstanceStatus.INSTANCE_STATUS_LAUNCHING) return;
+          slot.lifecycle.transition(InstanceStatus.INSTANCE_STATUS_ONLINE, 'started');
+        });
+        proc.once('ready', settle);
+        slot.readyTimer = this.clock.setTimeout(settle, Math.min(this.spec.restart?.minUptimeMs ?? 1000, 5000));
         return;
       }
       proc.on('ready', (kind) => {
@@ -279,6 +288,10 @@ export class AppRunner {
     const err = logSink(this.logs, this.spec, index, 'err');
     proc.on('stdout', out);
     proc.on('stderr', err);
+    proc.on('stderr', (chunk) => {
+      // Keep the tail of stderr so a failed start can say why (EADDRINUSE, a missing module).
+      this.stderrTail.set(proc, ((this.stderrTail.get(proc) ?? '') + chunk.toString('utf8')).slice(-4096));
+    });
     proc.once('exit', () => {
       out(null);
       err(null);
@@ -318,6 +331,8 @@ export class AppRunner {
     }
     const decision = decideRestart(this.spec.restart!, slot.history, { code, signal, uptimeMs });
     slot.history = decision.history;
+    const cause = this.lastErrorLine(proc);
+    if (cause) decision.reason += ` — ${cause}`;
     this.log(`instance ${slot.index} (pid ${proc.pid}) ${how} after ${uptimeMs} ms: ${decision.reason}`);
     if (decision.action === 'stop') {
       slot.lifecycle.transition(InstanceStatus.INSTANCE_STATUS_STOPPED, decision.reason);
@@ -330,6 +345,17 @@ export class AppRunner {
         void this.launch(slot, 'automatic restart');
       }, decision.delayMs);
     }
+  }
+
+  /** The most telling line of what the process printed to stderr last. */
+  private lastErrorLine(proc: InstanceProcess): string | undefined {
+    const lines = (this.stderrTail.get(proc) ?? '').split('\n').map((l) => l.trim()).filter(Boolean);
+    // Node prints `Error: bind EADDRINUSE null:3999` then a stack and an object dump.
+    const line = lines.filter((l) => /^\w*Error\b.*:/.test(l)).at(-1) ?? lines.at(-1);
+    if (!line) return undefined;
+    const port = /EADDRINUSE\D*?(\d+)\s*$/.exec(line);
+    if (port) return `port ${port[1]} is already in use (${line})`;
+    return line.length > 200 ? line.slice(0, 200) + '…' : line;
   }
 
   private async stopSlot(slot: Slot, reason: string): Promise<void> {
