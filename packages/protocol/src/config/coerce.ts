@@ -9,6 +9,7 @@ export function readInteger(v: unknown, key: string, min = 0): number {
   if (typeof n === 'number' && Number.isInteger(n) && n >= min) return n;
   throw new ConfigError(`${key} must be a whole number${min === 0 ? ' (0 or more)' : ` of at least ${min}`}, got ${JSON.stringify(v)}`, {
     key,
+    hint: `write ${key} as a number, e.g. ${key}: ${Math.max(min, 3)}`,
   });
 }
 
@@ -20,20 +21,23 @@ export function readBoolean(v: unknown, key: string): boolean {
     if (s === 'true' || s === 'yes') return true;
     if (s === 'false' || s === 'no') return false;
   }
-  throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(v)}`, { key });
+  throw new ConfigError(`${key} must be true or false, got ${JSON.stringify(v)}`, { key, hint: `write ${key}: true or ${key}: false` });
 }
 
 export function readString(v: unknown, key: string): string {
   if (typeof v === 'string') return v;
   if (typeof v === 'number') return String(v);
-  throw new ConfigError(`${key} must be a string, got ${describe(v)}`, { key });
+  throw new ConfigError(`${key} must be a string, got ${describe(v)}`, { key, hint: `quote the value of ${key}` });
 }
 
 /** A string or an array of strings (watch paths, ignore_watch). */
 export function readStringList(v: unknown, key: string): string[] {
   if (typeof v === 'string') return [v];
   if (Array.isArray(v)) return v.map((item) => readString(item, key));
-  throw new ConfigError(`${key} must be a string or an array of strings, got ${describe(v)}`, { key });
+  throw new ConfigError(`${key} must be a string or an array of strings, got ${describe(v)}`, {
+    key,
+    hint: `e.g. ${key}: "src" or ${key}: ["src", "lib"]`,
+  });
 }
 
 /** args and node_args: an array taken as is, or a string split like a shell would. */
@@ -43,7 +47,7 @@ export function readArgs(v: unknown, key: string): string[] {
   if (Array.isArray(v)) {
     return v.map((item) => {
       if (typeof item === 'string' || typeof item === 'number' || typeof item === 'boolean') return String(item);
-      throw new ConfigError(`${key} must hold strings, got ${describe(item)}`, { key });
+      throw new ConfigError(`${key} must hold strings, got ${describe(item)}`, { key, hint: `e.g. ${key}: ["--port", "3000"]` });
     });
   }
   throw new ConfigError(`${key} must be a string or an array of strings, got ${describe(v)}`, {

@@ -13,13 +13,19 @@ export function parseCron(v: unknown, key: string): string {
     });
   }
   const expr = v.trim();
+  const hint = 'five fields (minute hour day-of-month month day-of-week), or six with seconds first, e.g. "0 3 * * *"';
+  // The parser fills in missing fields ("* * *" would mean every second); PM2's cron library does not.
+  const fields = expr.split(/\s+/).length;
+  if (!expr.startsWith('@') && (fields < 5 || fields > 6)) {
+    throw new ConfigError(`${key} "${expr}" is not a valid cron expression: it has ${fields} field${fields === 1 ? '' : 's'}`, { key, hint });
+  }
   try {
     CronExpressionParser.parse(expr);
   } catch (err) {
     const why = err instanceof Error ? err.message : String(err);
     throw new ConfigError(`${key} "${expr}" is not a valid cron expression: ${why}`, {
       key,
-      hint: 'five fields (minute hour day-of-month month day-of-week), or six with seconds first, e.g. "0 3 * * *"',
+      hint,
       cause: err,
     });
   }

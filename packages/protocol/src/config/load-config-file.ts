@@ -104,8 +104,10 @@ function parseYamlText(text: string, file: string): unknown {
     return parseYaml(text);
   } catch (err) {
     const line = err instanceof YAMLParseError ? err.linePos?.[0]?.line : undefined;
-    // The library's message carries a code frame after the first line; the line number says where.
-    throw new ConfigError(messageOf(err).split('\n')[0]!.trim(), {
+    // The library's message carries a code frame after the first line, and its
+    // position is in file:line already; only the column is worth keeping.
+    const first = messageOf(err).split('\n')[0]!.trim();
+    throw new ConfigError(first.replace(/ at line \d+, column (\d+):?$/, ' (column $1)'), {
       file,
       line,
       hint: 'fix the YAML at that line (indentation with spaces, "key: value")',

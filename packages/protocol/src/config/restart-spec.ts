@@ -46,7 +46,7 @@ function readExitCodes(v: unknown, key: string): number[] {
   return items.map((item) => {
     const code = readInteger(item, key);
     if (code > 255) {
-      throw new ConfigError(`${key} holds ${code}, but exit codes go from 0 to 255`, { key });
+      throw new ConfigError(`${key} holds ${code}, but exit codes go from 0 to 255`, { key, hint: `e.g. ${key}: [0, 2]` });
     }
     return code;
   });
