@@ -8,6 +8,8 @@ import { maskEnv } from '../src/format/env';
 import { formatPercent } from '../src/format/percent';
 import { processRows, renderProcessTable } from '../src/format/process-rows';
 import { renderResults } from '../src/format/results';
+import { renderLogLine } from '../src/format/log-line';
+import { LogStream } from '@fleet/protocol';
 import { statusWord } from '../src/format/status';
 import { renderTable } from '../src/format/table';
 
@@ -144,4 +146,18 @@ test('results: successes on out, failures on err', () => {
   assert.equal(r.out, '✓ api restarted\n');
   assert.equal(r.err, '✗ web: did not become ready in 3s\n');
   assert.equal(r.failed, 1);
+});
+
+test('log lines: app#instance | line, err marked, host only when not this one', () => {
+  const line = { app: 'api', instance: 2, stream: LogStream.LOG_STREAM_OUT, line: 'hello', timeMs: 1, host: 'web1' };
+  assert.equal(renderLogLine(line, plain, 'web1'), 'api#2 | hello\n');
+  assert.equal(renderLogLine(line, plain, 'laptop'), 'web1:api#2 | hello\n');
+  assert.equal(renderLogLine({ ...line, stream: LogStream.LOG_STREAM_ERR, host: '' }, plain), 'api#2 err | hello\n');
+});
+
+test('results: a daemon message shows when it adds something', () => {
+  const base = { app: 'api', appId: 0, ok: true, error: '', errorCode: '', message: 'reloaded' };
+  assert.equal(renderResults([base], 'reloaded', plain).out, '✓ api reloaded\n');
+  assert.equal(renderResults([{ ...base, message: 'flushed' }], 'logs flushed', plain).out, '✓ api logs flushed\n');
+  assert.equal(renderResults([{ ...base, message: 'already online' }], 'started', plain).out, '✓ api started: already online\n');
 });

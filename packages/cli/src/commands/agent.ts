@@ -5,7 +5,7 @@ import type { CommandContext } from '../context';
 import { daemonEntryPoint } from '../daemon-launcher';
 
 interface DaemonModule {
-  main(): unknown;
+  main(opts?: { foreground?: boolean }): unknown;
 }
 
 /** Never resolves: the daemon's own handles keep the process alive, and it decides when to exit. */
@@ -13,7 +13,8 @@ export async function agent(): Promise<never> {
   const entry = daemonEntryPoint();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const daemon = require(entry) as DaemonModule;
-  await daemon.main();
+  // Foreground: the daemon logs to stderr (a terminal, or the journal under systemd).
+  await daemon.main({ foreground: true });
   return new Promise<never>(() => undefined);
 }
 

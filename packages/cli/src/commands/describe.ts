@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import type { AppInfo, InstanceInfo } from '@fleet/protocol';
 import type { CommandContext } from '../context';
 import { EXIT_OK } from '../exit-codes';
-import { renderFields, renderSpecFields } from '../format/app-spec';
+import { renderFields, specFields } from '../format/app-spec';
 import { formatBytes } from '../format/bytes';
 import type { Colors } from '../format/color';
 import { formatDuration } from '../format/duration';
@@ -58,8 +58,8 @@ export function renderDescribe(app: AppInfo, colors: Colors): string {
   const state: Array<[string, string]> = [['desired', app.desired || '-']];
   if (app.reloading) state.push(['reloading', 'yes']);
   state.push(['runner', app.runnerPid ? `pid ${app.runnerPid}${app.runnerVersion ? `, v${app.runnerVersion}` : ''}` : '-']);
+  if (app.spec) state.push(...specFields(app.spec, { showEnvValues: false }));
   text += renderFields(state, colors, '  ');
-  if (app.spec) text += renderSpecFields(app.spec, colors, { showEnvValues: false });
 
   const instances = [...app.instances].sort((a, b) => a.instance - b.instance);
   if (instances.length === 0) return text + '\n  no instances\n';

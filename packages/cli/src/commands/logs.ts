@@ -1,5 +1,6 @@
 // fleet logs [app]: the last lines of each log, then (with --follow) new lines
 // as they are written, until Ctrl-C, which is a normal end (exit 0).
+import * as os from 'node:os';
 import type { Command } from 'commander';
 import { status, type ServiceError } from '@grpc/grpc-js';
 import { fromServiceError, LogStream, type LogLine } from '@fleet/protocol';
@@ -33,6 +34,7 @@ export async function logs(ctx: CommandContext, target: string | undefined, flag
     follow: flags.follow === true,
     stream: logStreamOf(flags),
   });
+  const localHost = os.hostname();
   return new Promise<number>((resolve, reject) => {
     let interrupted = false;
     let settled = false;
@@ -47,7 +49,7 @@ export async function logs(ctx: CommandContext, target: string | undefined, flag
       fn();
     };
     call.on('data', (line: LogLine) => {
-      ctx.out(flags.json ? JSON.stringify(logLineJson(line)) + '\n' : renderLogLine(line, ctx.colors));
+      ctx.out(flags.json ? JSON.stringify(logLineJson(line)) + '\n' : renderLogLine(line, ctx.colors, localHost));
     });
     call.on('end', () => settle(() => resolve(EXIT_OK)));
     call.on('error', (err: ServiceError) => {

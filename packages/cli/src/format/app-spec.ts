@@ -13,6 +13,10 @@ export interface SpecBlockOptions {
 }
 
 export function renderSpecFields(spec: AppSpec, colors: Colors, opts: SpecBlockOptions): string {
+  return renderFields(specFields(spec, opts), colors, opts.indent ?? '  ');
+}
+
+export function specFields(spec: AppSpec, opts: SpecBlockOptions): Array<[string, string]> {
   const r = spec.restart;
   const log = spec.log;
   const watch = spec.watch;
@@ -76,7 +80,7 @@ export function renderSpecFields(spec: AppSpec, colors: Colors, opts: SpecBlockO
   ]);
   if (spec.source) fields.push(['source', spec.source]);
   if (spec.deployJson) fields.push(['deploy', 'yes (read by deploy commands)']);
-  return renderFields(fields, colors, opts.indent ?? '  ');
+  return fields;
 }
 
 export function renderFields(fields: Array<[string, string]>, colors: Colors, indent: string): string {

@@ -17,8 +17,9 @@ export function logLineJson(l: LogLine): LogLineJson {
   return { app: l.app, instance: l.instance, stream: streamWord(l.stream), line: l.line, timeMs: l.timeMs, host: l.host };
 }
 
-export function renderLogLine(l: LogLine, colors: Colors): string {
-  const who = `${l.host ? `${l.host}:` : ''}${l.app}#${l.instance}`;
+/** `localHost`: lines from this machine get no host prefix; it is noise in local mode. */
+export function renderLogLine(l: LogLine, colors: Colors, localHost = ''): string {
+  const who = `${l.host && l.host !== localHost ? `${l.host}:` : ''}${l.app}#${l.instance}`;
   if (streamWord(l.stream) === 'err') return `${colors.red(`${who} err |`)} ${l.line}\n`;
   return `${colors.cyan(`${who} |`)} ${l.line}\n`;
 }

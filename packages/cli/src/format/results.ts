@@ -31,11 +31,18 @@ export function renderResults(results: AppResult[], verb: string, colors: Colors
   for (const r of results) {
     const name = r.app || `#${r.appId}`;
     if (r.ok) {
-      out += `${colors.green('✓')} ${name} ${verb}${r.message ? `: ${r.message}` : ''}\n`;
+      out += `${colors.green('✓')} ${name} ${verb}${detail(r.message, verb)}\n`;
     } else {
       failed++;
       err += `${colors.red('✗')} ${name}: ${r.error || 'failed'}\n`;
     }
   }
   return { out, err, failed };
+}
+
+/** The daemon's message when it adds something ("already online"), not when it repeats the verb. */
+function detail(message: string, verb: string): string {
+  const m = message.trim();
+  if (!m || verb.toLowerCase().split(' ').includes(m.toLowerCase())) return '';
+  return `: ${m}`;
 }
