@@ -1,7 +1,8 @@
 // The daemon-backed commands against a fake Fleet service: output and exit codes.
 import { after, before, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { FLEET_VERSION } from '@fleet/protocol';
+import * as path from 'node:path';
+import { ExecMode, FLEET_VERSION, type StartRequest } from '@fleet/protocol';
 import { EXIT_FAILED, EXIT_OK } from '../src/exit-codes';
 import { SECRET, startFakeDaemon, type FakeDaemon } from './fake-daemon';
 import { runFleet } from './helpers';
@@ -177,6 +178,60 @@ test('logs --follow runs until SIGINT, then exits 0', async () => {
   const r = await running;
   assert.equal(r.code, EXIT_OK, r.stderr);
   assert.match(r.stdout, /api#0 \| listening on 3000/);
+});
+
+const FIXTURES = path.resolve(__dirname, '..', '..', 'test', 'fixtures');
+const lastStart = (): StartRequest => daemon.calls.filter((c) => c.method === 'start').at(-1)?.request as StartRequest;
+
+test('start a script: flags compiled into the spec the daemon gets', async () => {
+  const r = await runFleet(
+    ['start', 'server.js', '--name', 'web', '-i', '3', '--kill-timeout', '5s', '--no-autorestart', '--json', '--', '--port', '8080'],
+    { env: { ...daemon.env, SHELL_ONLY: 'x' }, cwd: FIXTURES },
+  );
+  assert.equal(r.code, EXIT_OK, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.deepEqual(out.results.map((x: { app: string; ok: boolean }) => [x.app, x.ok]), [['web', true]]);
+  assert.deepEqual(Object.keys(out).sort(), ['processes', 'results', 'warnings']);
+  const req = lastStart();
+  assert.equal(req.updateEnv, false);
+  const [spec] = req.apps;
+  assert.equal(spec.name, 'web');
+  assert.equal(spec.script, path.join(FIXTURES, 'server.js'));
+  assert.equal(spec.cwd, FIXTURES);
+  assert.equal(spec.instances, 3);
+  assert.equal(spec.execMode, ExecMode.EXEC_MODE_CLUSTER);
+  assert.equal(spec.killTimeoutMs, 5000);
+  assert.equal(spec.restart?.autorestart, false);
+  assert.deepEqual(spec.args, ['--port', '8080']);
+  // Apps get their config's env, not the shell's, unless --update-env.
+  assert.equal(spec.env.SHELL_ONLY, undefined);
+  const upd = await runFleet(['start', 'server.js', '--update-env'], { env: { ...daemon.env, SHELL_ONLY: 'x' }, cwd: FIXTURES });
+  assert.equal(upd.code, EXIT_OK, upd.stderr);
+  assert.equal(lastStart().updateEnv, true);
+  assert.equal(lastStart().apps[0].env.SHELL_ONLY, 'x');
+});
+
+test('start a config file: every app, --env applied, warnings on stderr, table on stdout', async () => {
+  const r = await runFleet(['start', 'ecosystem.config.js', '--env', 'production'], { env: daemon.env, cwd: FIXTURES });
+  assert.equal(r.code, EXIT_OK, r.stderr);
+  assert.match(r.stderr, /^warning: .*restart_dealy/m);
+  assert.match(r.stdout, /^✓ api started\n✓ worker started\n/);
+  assert.match(r.stdout, /^id\s+name\s+mode/m);
+  const req = lastStart();
+  assert.deepEqual(req.apps.map((a) => a.name), ['api', 'worker']);
+  assert.equal(req.apps[0].env.NODE_ENV, 'production');
+});
+
+test('start with a bad script or config fails (1) before the daemon is asked', async () => {
+  const before = daemon.calls.filter((c) => c.method === 'start').length;
+  const missing = await runFleet(['start', 'no-such-app.js'], { env: daemon.env, cwd: FIXTURES });
+  assert.equal(missing.code, EXIT_FAILED);
+  assert.match(missing.stderr, /^error: .*not found/m);
+  assert.match(missing.stderr, /^ {2}fix: /m);
+  const broken = await runFleet(['start', 'broken.config.js', '--json'], { env: daemon.env, cwd: FIXTURES });
+  assert.equal(broken.code, EXIT_FAILED);
+  assert.equal(broken.stdout, '');
+  assert.equal(daemon.calls.filter((c) => c.method === 'start').length, before);
 });
 
 test('kill: stops the daemon and waits until it is gone (last: it ends the fake)', async () => {

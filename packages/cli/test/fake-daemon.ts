@@ -139,8 +139,8 @@ function target(name: string): AppInfo[] {
   return apps;
 }
 
-export async function startFakeDaemon(): Promise<FakeDaemon> {
-  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-cli-'));
+export async function startFakeDaemon(dir?: string): Promise<FakeDaemon> {
+  const home = dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-cli-'));
   const calls: FakeDaemon['calls'] = [];
   let server: Server | undefined;
 

@@ -31,6 +31,8 @@ export interface RunOptions {
   cwd?: string;
   /** Called with the SIGINT handler the command registers. */
   onInterrupt?: (handler: () => void) => void;
+  /** Replaces the daemon spawn; by default spawning fails the test. */
+  spawnDaemon?: (home: string) => void;
 }
 
 export async function runFleet(args: string[], opts: RunOptions = {}): Promise<RunResult> {
@@ -45,9 +47,11 @@ export async function runFleet(args: string[], opts: RunOptions = {}): Promise<R
       opts.onInterrupt?.(handler);
       return () => undefined;
     },
-    spawnDaemon: () => {
-      throw new Error('tests never spawn a daemon');
-    },
+    spawnDaemon:
+      opts.spawnDaemon ??
+      (() => {
+        throw new Error('tests never spawn a daemon');
+      }),
   };
   const code = await runCli(args, io);
   return { code, stdout: stdout.text, stderr: stderr.text };
