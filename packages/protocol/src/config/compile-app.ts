@@ -130,7 +130,7 @@ function compile(
     ? parseExecMode(modeEntry.value, modeEntry.key)
     : instancesEntry && isNode
       ? ExecMode.EXEC_MODE_CLUSTER
-      : ExecMode.EXEC_MODE_FORK;
+      : DEFAULTS.execMode;
   if (execMode === ExecMode.EXEC_MODE_CLUSTER && !isNode) {
     throw clusterNeedsNode(modeEntry?.key ?? 'exec_mode', script, resolved.interpreter);
   }

@@ -65,12 +65,16 @@ function locationOf(file?: string, line?: number): string | undefined {
 }
 
 /**
- * A path short enough to read: relative when it lies under the working
- * directory (what the user typed, usually), absolute otherwise so a message in
- * a server log still points at one file.
+ * A path short enough to read: as given when the caller gave it relative;
+ * relative when it lies under the working directory; absolute otherwise, so a
+ * message in a server log still points at one file.
  */
 export function displayPath(file: string): string {
+  if (!path.isAbsolute(file)) return path.normalize(file);
   const abs = path.resolve(file);
-  const rel = path.relative(process.cwd(), abs);
+  const cwd = process.cwd();
+  // A daemon runs from /, where "relative" would only drop the leading slash.
+  if (cwd === path.parse(cwd).root) return abs;
+  const rel = path.relative(cwd, abs);
   return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : abs;
 }

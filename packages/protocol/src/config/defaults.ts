@@ -2,6 +2,7 @@
 // PM2 has one, so an ecosystem file behaves the same under Fleet.
 import * as path from 'node:path';
 import { safeFileName } from '../fleet-home';
+import { ExecMode } from '../gen/fleet/v1/app';
 
 export const DEFAULTS = {
   /** @default 1 — `instances`; "max" means one per CPU, -1 all CPUs but one. */
@@ -10,7 +11,7 @@ export const DEFAULTS = {
    * @default "fork" — `exec_mode`. As in PM2, a Node.js app that sets `instances`
    * without `exec_mode` runs in cluster mode (see compile-app.ts).
    */
-  execMode: 'fork' as const,
+  execMode: ExecMode.EXEC_MODE_FORK,
   /** @default true — `autorestart`: restart an instance that exits (unless its code is in stop_exit_codes). */
   autorestart: true,
   /** @default 16 — `max_restarts`: consecutive unstable crashes before the app is `errored`. */
