@@ -37,9 +37,9 @@ export function startOverrides(flags: StartFlags, args: string[]): Overrides {
   const o: Overrides = {};
   if (flags.name !== undefined) o.name = flags.name;
   if (flags.instances !== undefined) {
+    // No exec_mode here: the compiler runs a Node app with `instances` in cluster mode
+    // (PM2's rule) and leaves non-Node scripts (python, npm) in fork mode.
     o.instances = flags.instances;
-    // PM2: -i means cluster mode.
-    o.exec_mode = 'cluster';
   }
   if (flags.maxMemoryRestart !== undefined) o.max_memory_restart = flags.maxMemoryRestart;
   if (flags.waitReady) o.wait_ready = true;

@@ -63,7 +63,6 @@ test('every start flag maps to its PM2 key', async () => {
   assert.deepEqual(startOverrides(flags, args), {
     name: 'api',
     instances: 'max',
-    exec_mode: 'cluster',
     max_memory_restart: '200M',
     wait_ready: true,
     listen_timeout: 5000,
@@ -92,7 +91,7 @@ test('flags not given set nothing, so a config file keeps its values', async () 
 
 test('-i -1 and a bare --watch', async () => {
   const { flags, args } = await parseStart(['app.js', '-i', '-1', '--watch']);
-  assert.deepEqual(startOverrides(flags, args), { instances: -1, exec_mode: 'cluster', watch: true });
+  assert.deepEqual(startOverrides(flags, args), { instances: -1, watch: true });
   const four = await parseStart(['app.js', '--instances', '4']);
   assert.equal(startOverrides(four.flags, []).instances, 4);
 });

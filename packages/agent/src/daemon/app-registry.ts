@@ -419,7 +419,13 @@ export class AppRegistry {
 
   private info(r: AppRecord): AppInfo {
     const state: RunnerState | undefined = r.client?.lastState;
-    const instances = (state?.instances ?? []).map((i) => ({ ...i, appId: r.id }));
+    // Uptime from the start time, not from the runner's last push (which may be old).
+    const now = Date.now();
+    const instances = (state?.instances ?? []).map((i) => ({
+      ...i,
+      appId: r.id,
+      uptimeMs: i.status === InstanceStatus.INSTANCE_STATUS_ONLINE && i.startedMs > 0 ? now - i.startedMs : 0,
+    }));
     return {
       appId: r.id,
       spec: r.spec,
