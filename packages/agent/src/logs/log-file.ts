@@ -89,9 +89,11 @@ export class RotatingLogFile {
     const bytes = Buffer.byteLength(data);
     const max = this.opts.maxSizeBytes;
     const used = this.size + this.pendingBytes;
+    // A line longer than the limit still goes whole into a file of its own.
     if (max > 0 && used > 0 && used + bytes > max) {
       this.flush();
-      this.rotate();
+      // The flush may have found the file truncated (`fleet flush`): no rotation then.
+      if (this.size > 0 && this.size + bytes > max) this.rotate();
     }
     this.pending.push(data);
     this.pendingBytes += bytes;
