@@ -94,7 +94,8 @@ export class RunnerClient extends EventEmitter<{ state: [RunnerState]; close: []
           reject(e);
         },
       });
-      this.socket.write(JSON.stringify(RunnerRequest.toJSON({ id, ...body } as RunnerRequest)) + '\n');
+      // Complete messages as plain JSON: the runner does not load the codec (runner-protocol.ts).
+      this.socket.write(JSON.stringify(RunnerRequest.fromPartial({ id, ...body })) + '\n');
     });
   }
 

@@ -21,7 +21,7 @@ export function launchRunner(opts: {
   const bootFile = `${base}.boot.json`;
   fs.writeFileSync(
     bootFile,
-    JSON.stringify({ spec: AppSpec.toJSON(opts.spec), desired: opts.desired, runDir: opts.runDir, version: FLEET_VERSION }),
+    JSON.stringify({ spec: AppSpec.fromPartial(opts.spec), desired: opts.desired, runDir: opts.runDir, version: FLEET_VERSION }),
     { mode: 0o600 },
   );
   const logFd = fs.openSync(`${base}.runner.log`, 'a', 0o600);

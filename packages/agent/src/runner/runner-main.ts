@@ -4,7 +4,7 @@
 // its socket. It exits only on a `shutdown` request or SIGTERM (after stopping
 // its instances).
 import * as fs from 'node:fs';
-import { AppSpec, runnerSocketPath } from '@fleet/protocol/runner';
+import { type AppSpec, runnerSocketPath } from '@fleet/protocol/runner';
 import { AppRunner } from './app-runner';
 import { AppWatchers } from './app-watchers';
 import { RunnerServer } from './runner-server';
@@ -12,7 +12,8 @@ import { flushLogFiles, allLogFiles } from '../logs/log-paths';
 import { perInstanceLogs } from './instance-logs';
 
 interface RunnerBoot {
-  spec: unknown;
+  /** A complete AppSpec (every field present), written by the agent. */
+  spec: AppSpec;
   desired: 'online' | 'stopped';
   runDir: string;
   version: string;
@@ -22,7 +23,7 @@ async function main(): Promise<void> {
   const bootFile = process.argv[2];
   if (!bootFile) throw new Error('usage: runner-main <boot.json>');
   const boot = JSON.parse(fs.readFileSync(bootFile, 'utf8')) as RunnerBoot;
-  const spec = AppSpec.fromJSON(boot.spec);
+  const spec = boot.spec;
   const log = (msg: string): void => {
     process.stderr.write(`${new Date().toISOString()} [${spec.name}] ${msg}\n`);
   };

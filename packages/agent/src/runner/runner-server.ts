@@ -5,8 +5,8 @@ import * as fs from 'node:fs';
 import * as net from 'node:net';
 import {
   LineDecoder,
-  RunnerRequest,
-  RunnerResponse,
+  type RunnerRequest,
+  type RunnerResponse,
   RUNNER_PROTOCOL_VERSION,
 } from '@fleet/protocol/runner';
 import { type AppRunner, RunnerError } from './app-runner';
@@ -75,7 +75,9 @@ export class RunnerServer {
   private async handle(socket: net.Socket, line: string): Promise<void> {
     let req: RunnerRequest;
     try {
-      req = RunnerRequest.fromJSON(JSON.parse(line));
+      // Plain JSON (see runner-protocol.ts): the agent sends complete messages.
+      req = JSON.parse(line) as RunnerRequest;
+      if (typeof req !== 'object' || req === null) throw new Error('not an object');
     } catch (err) {
       socket.write(encode(reply(0, { error: `bad request: ${(err as Error).message}`, errorCode: 'BAD_INPUT' })));
       return;
@@ -120,7 +122,7 @@ function reply(id: number, fields: Partial<RunnerResponse>): RunnerResponse {
 }
 
 function encode(msg: RunnerResponse): string {
-  return JSON.stringify(RunnerResponse.toJSON(msg)) + '\n';
+  return JSON.stringify(msg) + '\n';
 }
 
 function isAlive(socketPath: string): Promise<boolean> {
