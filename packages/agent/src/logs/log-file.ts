@@ -299,7 +299,11 @@ export class RotatingLogFile {
     const e = err instanceof Error ? err : new Error(String(err));
     this.counters.failures++;
     this.counters.lastError = e;
-    this.opts.onError?.(e);
+    try {
+      this.opts.onError?.(e);
+    } catch {
+      // A failing observer must not turn a log failure into a runner crash.
+    }
   }
 }
 
