@@ -10,6 +10,7 @@ import { AppWatchers } from './app-watchers';
 import { RunnerServer } from './runner-server';
 import { flushLogFiles, allLogFiles } from '../logs/log-paths';
 import { perInstanceLogs } from './instance-logs';
+import { reapOrphans, recordGroups } from './orphan-reaper';
 
 interface RunnerBoot {
   /** A complete AppSpec (every field present), written by the agent. */
@@ -30,6 +31,10 @@ async function main(): Promise<void> {
   let server: RunnerServer | undefined;
   let watchers: AppWatchers | undefined;
   let lastSpec = spec;
+  const groupsFile = bootFile.replace(/\.boot\.json$/, '.pids.json');
+  const orphans = reapOrphans(groupsFile, spec.name);
+  if (orphans.length) log(`killed ${orphans.length} orphaned instance(s) of a previous runner: ${orphans.join(', ')}`);
+  let lastPids = '';
   const runner = new AppRunner({
     spec,
     desired: boot.desired,
@@ -37,6 +42,11 @@ async function main(): Promise<void> {
     log,
     onChange: () => {
       server?.notify();
+      const pids = runner.pids().map((p) => p.pid);
+      if (pids.join() !== lastPids) {
+        lastPids = pids.join();
+        recordGroups(groupsFile, pids);
+      }
       if (runner.spec !== lastSpec) {
         lastSpec = runner.spec;
         watchers?.arm();
@@ -48,6 +58,7 @@ async function main(): Promise<void> {
     watchers?.disarm();
     server?.close();
     fs.rmSync(bootFile, { force: true });
+    fs.rmSync(groupsFile, { force: true });
     setImmediate(() => process.exit(0));
   };
   server = new RunnerServer(runner, {
