@@ -225,13 +225,10 @@ describe('restart policy', () => {
     await waitFor(() => isGone(pid) && isGone(grandchild), { timeoutMs: 2000, message: `app ${pid} and grandchild ${grandchild} to be gone` });
   });
 
-  // Bug in packages/agent (runner/instance-process.ts): InstanceProcess.signal()
-  // returns at once when the group leader has exited, so the runner's "SIGKILL
-  // whatever stays in the group" after an exit, and the kill_timeout SIGKILL
-  // after a leader that obeyed SIGINT, are both no-ops.
-  const orphanBug = 'runner: InstanceProcess.signal() is a no-op once the leader exited, so the group SIGKILL never reaches a leftover grandchild';
+  // A grandchild outliving its instance's leader (crash, or a leader that obeyed
+  // SIGINT while the grandchild ignored it) is killed with the rest of the group.
 
-  test('an instance that crashes on its own takes its grandchild with it', { todo: orphanBug }, async () => {
+  test('an instance that crashes on its own takes its grandchild with it', async () => {
     const config = writeConfig(h, { name: 'tree2', autorestart: false, env: { PORT: '0', SPAWN_CHILD: '1', CRASH_AFTER_MS: '300' } });
     h.fleet(['start', config]);
     const grandchild = Number(
@@ -245,7 +242,7 @@ describe('restart policy', () => {
     }
   });
 
-  test('stop SIGKILLs a grandchild that ignores SIGINT once kill_timeout passes', { todo: orphanBug }, async () => {
+  test('stop SIGKILLs a grandchild that ignores SIGINT once kill_timeout passes', async () => {
     const config = writeConfig(h, { name: 'tree3', script: STUBBORN_CHILD, kill_timeout: 300, env: {} });
     assert.equal(h.fleet(['start', config]).code, 0);
     const grandchild = Number(

@@ -317,7 +317,7 @@ export class AppRunner {
 
   private onExit(slot: Slot, proc: InstanceProcess, code: number | null, signal: NodeJS.Signals | null): void {
     // Whatever stays in the group (a grandchild that ignored the signal) goes too.
-    proc.signal('SIGKILL');
+    proc.reapGroup();
     if (slot.proc !== proc) return; // a retired process: its replacement owns the slot
     slot.lastExitCode = code ?? 0;
     slot.lastExitSignal = signal ?? '';

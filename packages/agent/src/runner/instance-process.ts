@@ -116,6 +116,20 @@ export class InstanceProcess extends EventEmitter<InstanceProcessEvents> {
     }
   }
 
+  /**
+   * SIGKILLs what is left of the process group after its leader exited (a
+   * grandchild that ignored the stop signal, or outlived a crash). Safe: the
+   * kernel does not reuse a pid while it still names a live process group.
+   */
+  reapGroup(): void {
+    if (this.pid <= 0) return;
+    try {
+      process.kill(-this.pid, 'SIGKILL');
+    } catch {
+      // the group is empty: nothing left behind
+    }
+  }
+
   /** Signals the instance's whole process group (falls back to the process alone). */
   signal(sig: NodeJS.Signals | number): void {
     if (this.exited || this.pid <= 0) return;
