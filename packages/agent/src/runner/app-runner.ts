@@ -128,11 +128,13 @@ export class AppRunner {
         await this.start();
         return 'was stopped: started';
       }
+      // The new spec may have fewer instances: those go (after the others are replaced).
       this.ensureSlots(this.spec.instances);
-      for (const slot of [...this.slots]) {
+      for (const slot of this.slots.filter((s) => s.index < this.spec.instances)) {
         if (slot.removed) continue;
         await this.replaceSlot(slot, reason);
       }
+      await this.dropSlotsFrom(this.spec.instances);
       await Promise.all([...this.retiring]);
       return 'reloaded';
     } finally {
@@ -144,6 +146,16 @@ export class AppRunner {
   async scale(count: number): Promise<void> {
     if (count < 0) throw new RunnerError('BAD_INPUT', 'instance count cannot be negative');
     this.spec = { ...this.spec, instances: count };
+    await this.dropSlotsFrom(count);
+    if (this.desired === 'online') {
+      this.ensureSlots(count);
+      await Promise.all(this.slots.map((slot) => this.startSlot(slot)));
+    }
+    this.changed();
+  }
+
+  /** Stops and removes the slots numbered `count` and up. */
+  private async dropSlotsFrom(count: number): Promise<void> {
     const extra = this.slots.filter((s) => s.index >= count);
     await Promise.all(
       extra.map(async (slot) => {
@@ -152,11 +164,6 @@ export class AppRunner {
       }),
     );
     for (const slot of extra) this.slots.splice(this.slots.indexOf(slot), 1);
-    if (this.desired === 'online') {
-      this.ensureSlots(count);
-      await Promise.all(this.slots.map((slot) => this.startSlot(slot)));
-    }
-    this.changed();
   }
 
   /** Takes a new spec; running instances pick it up on their next start or reload. */
@@ -180,8 +187,16 @@ export class AppRunner {
   async recycle(index: number, reason: string): Promise<void> {
     const slot = this.slots.find((s) => s.index === index);
     if (!slot || this.desired !== 'online' || this.reloading) return;
-    await this.replaceSlot(slot, reason).catch((err: Error) => this.log(`${reason}: ${err.message}`));
-    this.changed();
+    // Takes the reload lock: a user's reload meanwhile is refused, not interleaved.
+    this.reloading = true;
+    try {
+      await this.replaceSlot(slot, reason);
+    } catch (err) {
+      this.log(`${reason}: ${(err as Error).message}`);
+    } finally {
+      this.reloading = false;
+      this.changed();
+    }
   }
 
   pids(): { index: number; pid: number }[] {
