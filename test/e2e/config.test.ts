@@ -284,12 +284,10 @@ describe('env of the shell that started the daemon', () => {
   after(() => h.cleanup());
 
   // The first `fleet start` on a machine spawns the daemon with that shell's
-  // env; runners (and so apps) inherit the daemon's env (AppRunner.instanceEnv
-  // starts from baseEnv ?? process.env), so one shell's variables reach every
-  // app started later, from any shell.
+  // env; only a short list of system variables (PATH, HOME, LANG…) may pass
+  // from it to apps.
   test(
     'does not reach apps either',
-    { todo: "agent: the daemon's own env (the env of whichever shell spawned it) is the base env of every app" },
     async () => {
       const config = write(
         path.join(h.home, 'ecosystem.config.js'),

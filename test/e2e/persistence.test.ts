@@ -98,24 +98,12 @@ describe('persistence', () => {
     assert.equal(h.rows('worker')[0]!.status, 'online');
   });
 
-  // Bug in packages/agent (daemon/app-registry.ts, restore()): for an app
-  // whose desired state is online and whose runner is gone, restore() calls
-  // ensureRunner(), which launches the runner with desired 'stopped', and
-  // nothing then sends it `start`. After a reboot every app shows `stopped`
-  // (describe: "desired online") and stays so until restarted by hand.
-  const rebootBug = 'daemon: after a reboot, restore() starts runners with desired stopped and never starts their apps';
-  // Bug in packages/agent (daemon/app-registry.ts, resurrect()): an app of the
-  // dump already known from state.json is skipped ("already registered",
-  // success) even when nothing of it runs, so after a reboot `fleet resurrect`
-  // exits 0 and starts nothing.
-  const resurrectBug = 'daemon: resurrect skips apps already registered from state.json without starting them';
-
-  /** Undo what the reboot bug leaves behind, so later tests start from running apps. */
+  /** Later tests start from running apps, whatever the previous test left. */
   function ensureRunning(): void {
     for (const app of ['web', 'worker']) if (h.rows(app).some((r) => r.status !== 'online')) ok(h, ['restart', app]);
   }
 
-  test('a reboot (every process killed): fleet ls brings online apps back and leaves stopped ones stopped', { todo: rebootBug }, async () => {
+  test('a reboot (every process killed): fleet ls brings online apps back and leaves stopped ones stopped', async () => {
     const before = h.ls();
     await reboot(h);
     h.ls(); // the first command after boot starts the daemon, which starts what should run
@@ -137,7 +125,7 @@ describe('persistence', () => {
     assert.equal(res.body, 'web-body', 'the app came back with its config env');
   });
 
-  test('fleet resurrect after a reboot restores the saved apps, stopped ones stopped', { todo: resurrectBug }, async () => {
+  test('fleet resurrect after a reboot restores the saved apps, stopped ones stopped', async () => {
     ensureRunning();
     ok(h, ['save']);
     await reboot(h);

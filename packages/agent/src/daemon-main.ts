@@ -10,6 +10,7 @@ import { AppRegistry } from './daemon/app-registry';
 import { createFleetService } from './daemon/fleet-service';
 import { MetricsSampler } from './daemon/metrics-sampler';
 import { acquireLock } from './daemon/single-instance-lock';
+import { baseEnv } from './daemon/base-env';
 
 export interface DaemonOptions {
   home?: string;
@@ -33,7 +34,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
     return;
   }
 
-  const registry = new AppRegistry({ paths, env: { ...process.env }, log });
+  const registry = new AppRegistry({ paths, env: baseEnv(process.env), log });
   const sampler = new MetricsSampler(() => registry.allPids(), Number(process.env.FLEET_SAMPLE_MS || 5000));
   const server = new Server();
   let exiting = false;

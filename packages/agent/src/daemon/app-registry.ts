@@ -101,11 +101,21 @@ export class AppRegistry {
         this.opts.log(`adopted runner of ${spec.name} (pid ${state.runnerPid}, ${state.instances.length} instances)`);
       }),
     );
-    for (const record of this.apps.values()) {
-      if (!record.client && record.desired === 'online') {
-        await this.ensureRunner(record).catch((err: Error) => this.opts.log(`cannot start ${record.spec.name}: ${err.message}`));
-      }
-    }
+    // After a reboot: every app that should run and has no runner gets one, started.
+    await Promise.all(
+      [...this.apps.values()]
+        .filter((record) => !record.client && record.desired === 'online')
+        .map(async (record) => {
+          try {
+            const client = await this.ensureRunner(record);
+            this.opts.log(`starting ${record.spec.name} (desired online, no runner found)`);
+            // Not awaited past the runner's answer: a slow app must not hold the daemon's start.
+            client.request({ start: {} }).catch((err: Error) => this.opts.log(`cannot start ${record.spec.name}: ${err.message}`));
+          } catch (err) {
+            this.opts.log(`cannot start ${record.spec.name}: ${(err as Error).message}`);
+          }
+        }),
+    );
     this.persist();
   }
 
@@ -262,8 +272,16 @@ export class AppRegistry {
     const results: AppResult[] = [];
     for (const app of dump.apps) {
       const spec = AppSpec.fromJSON(app.spec);
-      if (this.apps.has(spec.name)) {
-        results.push(this.result(this.apps.get(spec.name)!, true, 'already registered'));
+      const known = this.apps.get(spec.name);
+      if (known) {
+        // Known (from state.json, after a reboot): make sure what should run, runs.
+        if (app.desired === 'online') {
+          known.desired = 'online';
+          this.persist();
+          results.push(await this.act(known, 'resurrected', async (client) => void (await client.request({ start: {} }))));
+        } else {
+          results.push(this.result(known, true, 'already registered'));
+        }
         continue;
       }
       const record: AppRecord = { id: this.nextId++, spec, desired: app.desired };

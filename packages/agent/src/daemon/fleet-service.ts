@@ -79,7 +79,8 @@ export function createFleetService(deps: ServiceDeps): FleetServer {
       try {
         specs = registry.resolve(req.target || 'all').map((r) => r.spec);
       } catch (err) {
-        call.destroy(Object.assign(new Error((err as Error).message), toServiceError(err)));
+        // A server stream reports its status through an 'error' event.
+        call.emit('error', toServiceError(err));
         return;
       }
       let closed = false;
@@ -101,7 +102,7 @@ export function createFleetService(deps: ServiceDeps): FleetServer {
           if (closed) h.close();
           else if (!req.follow) call.end();
         },
-        (err: unknown) => call.destroy(Object.assign(new Error((err as Error).message), toServiceError(err))),
+        (err: unknown) => call.emit('error', toServiceError(err)),
       );
     },
   };
