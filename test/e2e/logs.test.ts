@@ -120,11 +120,8 @@ describe('fleet logs', () => {
     assert.deepEqual(objs.filter((o) => o.stream === 'err').map((o) => o.line), ['err 16', 'err 17', 'err 18', 'err 19']);
   });
 
-  // Bug in packages/agent (daemon/fleet-service.ts, logs handler): an unknown
-  // target is answered with call.destroy(err); grpc-js' server stream then
-  // never sends a status (its 'error' handler calls end() on a destroyed
-  // stream, so _final never runs) and the CLI waits forever.
-  // call.emit('error', err) is the grpc-js way to fail a server stream.
+  // A streaming call must fail with a status, not hang: a server stream that is
+  // destroyed instead of failed (call.destroy vs emit('error')) never answers.
   test('an unknown app is an error naming it', () => {
     const r = h.fleet(['logs', 'nosuchapp', '--lines', '3'], { timeoutMs: 5000 });
     assert.notEqual(r.code, -1, 'fleet logs nosuchapp hangs');
