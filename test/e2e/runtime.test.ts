@@ -103,3 +103,17 @@ describe('runtime', () => {
     }, { message: 'the orphan to be killed' });
   });
 });
+
+describe('start by name (PM2 habit)', () => {
+  const h = new FleetHome();
+  after(() => h.cleanup());
+
+  test('`fleet start <name>` starts a registered, stopped app', () => {
+    assert.equal(h.fleet(['start', 'sleep', '--name', 'napper', '--', '1000']).code, 0);
+    assert.equal(h.fleet(['stop', 'napper']).code, 0);
+    assert.equal(h.rows('napper')[0]!.status, 'stopped');
+    const r = h.fleet(['start', 'napper']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(h.rows('napper')[0]!.status, 'online');
+  });
+});

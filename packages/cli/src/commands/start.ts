@@ -11,6 +11,7 @@ import { collectList, parseCount, parseInstances, parseMs, parseSize } from '../
 import { processRows, renderProcessTable } from '../format/process-rows';
 import { renderResults, resultJson } from '../format/results';
 import { startOverrides, type StartFlags } from '../start-overrides';
+import { lifecycle } from './lifecycle';
 
 export async function compileStart(ctx: CommandContext, target: string, args: string[], flags: StartFlags): Promise<Compiled> {
   const overrides = startOverrides(flags, args);
@@ -33,7 +34,30 @@ export async function compileStart(ctx: CommandContext, target: string, args: st
   return compileFromFlags({ ...overrides, script }, { ...common, cwd: cwdFlag ?? ctx.cwd });
 }
 
+/**
+ * `fleet start api` where api is a registered app (PM2 users type it): no file of
+ * that name here, and not a config file — start the app itself.
+ */
+async function registeredApp(ctx: CommandContext, target: string): Promise<boolean> {
+  if (isConfigFile(target) || fs.existsSync(path.resolve(ctx.cwd, target))) return false;
+  const conn = await ctx.connectIfRunning();
+  if (conn) {
+    const { apps } = await conn.api.list({ fresh: false });
+    return apps.some((a) => a.spec?.name === target || String(a.appId) === target);
+  }
+  // No daemon: do not start one just to ask; its state file knows the apps it would bring back.
+  try {
+    const state = JSON.parse(fs.readFileSync(fleetPaths(ctx.home).stateFile, 'utf8')) as {
+      apps?: { id?: number; spec?: { name?: string } }[];
+    };
+    return (state.apps ?? []).some((a) => a.spec?.name === target || String(a.id) === target);
+  } catch {
+    return false;
+  }
+}
+
 export async function start(ctx: CommandContext, target: string, args: string[], flags: StartFlags): Promise<number> {
+  if (await registeredApp(ctx, target)) return lifecycle(ctx, 'restart', target, { json: flags.json });
   const { specs, warnings } = await compileStart(ctx, target, args, flags);
   for (const w of warnings) ctx.warn(w);
 
