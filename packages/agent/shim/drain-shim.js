@@ -8,7 +8,7 @@
 //      socket closes cleanly right after its response,
 //   3. closes sockets that stay idle for FLEET_DRAIN_IDLE_MS (a client that has
 //      been silent that long is not mid-send), then reports {fleet: 'drained'}.
-// Normal operation costs one flag check per request and a Set entry per socket.
+// Normal operation costs nothing per request and a Set entry per connection.
 const http = require('node:http');
 const https = require('node:https');
 
@@ -28,23 +28,27 @@ if (process.send && !global.__fleetDrainShim) {
     });
   };
 
+  // Servers are found when they listen (once per server), so a request in
+  // normal operation costs nothing; the `Connection: close` hook is added only
+  // when draining starts.
   for (const Server of [http.Server, https.Server]) {
-    const emit = Server.prototype.emit;
-    Server.prototype.emit = function fleetEmit(event, a, b) {
-      if (event === 'request') {
-        if (draining) b.shouldKeepAlive = false; // same effect as `Connection: close`
-      } else if (event === 'listening') {
-        track(this);
-      }
-      return emit.apply(this, arguments);
+    const listen = Server.prototype.listen;
+    Server.prototype.listen = function fleetListen() {
+      track(this);
+      return listen.apply(this, arguments);
     };
   }
+
+  const closeAfterResponse = (req, res) => {
+    res.shouldKeepAlive = false; // same effect as `Connection: close`
+  };
 
   const drain = () => {
     if (draining) return;
     draining = true;
     const idleSince = new Map();
     for (const server of servers) {
+      server.prependListener('request', closeAfterResponse);
       // Keep idle sockets through close(): this shim closes them when safe.
       server.closeIdleConnections = () => {};
       if (server.listening) server.close(() => {});

@@ -15,4 +15,5 @@ export * from './grpc-errors';
 export * from './fleet-home';
 export { RUNNER_PROTOCOL_VERSION, LineDecoder } from './runner-protocol';
 export { FLEET_VERSION } from './version';
-export * from './config';
+// The config compiler is its own entry point (@fleet/protocol/config): it pulls in
+// yaml, json5 and cron-parser, which every `fleet ls` would otherwise load.
