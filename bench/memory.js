@@ -3,8 +3,10 @@
 // (Private_Clean + Private_Dirty, /proc/<pid>/smaps_rollup) of what each system
 // adds. Fleet = agent + runners + 10 × (app under Fleet − the same app run as
 // `node app.js`); PM2 = God daemon + 10 × (app under PM2 − plain app).
-// The three sets run side by side; samples interleaved, median per process.
+// The three sets run side by side, get the same 1000 requests each and idle
+// 12 s (V8's heap trimming done everywhere); samples interleaved, median per process.
 // Floor: Fleet ≤ 0.75× PM2.
+const http = require('node:http');
 const { Fleet } = require('./lib/fleet');
 const { Pm2 } = require('./lib/pm2');
 const { plainApp } = require('./lib/plain');
@@ -23,6 +25,16 @@ function medians(samples) {
   return new Map([...byPid].map(([pid, xs]) => [pid, median(xs)]));
 }
 
+/** `count` requests over 4 keep-alive connections. */
+async function warm(port, count) {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
+  try {
+    for (let i = 0; i < count; i += 4) await Promise.all([0, 1, 2, 3].map(() => get(port, { agent })));
+  } finally {
+    agent.destroy();
+  }
+}
+
 function sample(pids) {
   return new Map(pids.map((pid) => [pid, privateBytes(pid)]).filter(([, b]) => b !== undefined));
 }
@@ -32,7 +44,7 @@ module.exports = {
   floorText: `Fleet ≤ ${FLOOR}× PM2`,
   async run(ctx) {
     const rounds = ctx.quick ? 2 : 5;
-    const settleMs = ctx.quick ? 2000 : 5000;
+    const settleMs = 12_000;
     const dir = scratch('memory');
     const ports = await freePorts(APPS * 3);
     const fleetPorts = ports.slice(0, APPS);
@@ -47,8 +59,11 @@ module.exports = {
       await pm2.start(writeEcosystem(dir, 'pm2.config.js', specs(pm2Ports)));
       for (const port of plainPorts) plains.push(plainApp({ env: { PORT: String(port) } }));
       await waitServing(ports);
-      // The same light use of every app (HTTP code paths loaded alike), then idle.
-      for (const port of ports) for (let i = 0; i < 20; i++) await get(port);
+      // The same use of every app (1000 keep-alive requests), then idle past the
+      // point where V8's memory reducer trims the heap (~8 s after activity):
+      // an app that never collected garbage would otherwise be compared with one
+      // that did, and the gap between them is ~1-3 MB per app either way.
+      for (const port of ports) await warm(port, 1000);
       await sleep(settleMs);
 
       const agent = await fleet.daemonPid();

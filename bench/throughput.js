@@ -2,7 +2,9 @@
 // Cluster throughput, 2 instances: a CPU-bound handler (CPU_WORK) and a trivial
 // one. Fleet (runner = cluster primary), PM2 (God daemon = cluster primary) and
 // a plain node:cluster primary serve the same app on their own ports; the same
-// load generator (wrk -t1, keep-alive) hits each in turn, A B C per round.
+// load generator (wrk -t1, keep-alive) hits each in turn, all three every round;
+// the order rotates per round (A B C, B C A, C A B, …) so no system always runs
+// right after the same other one.
 // Floor: Fleet ≥ 0.98× plain node:cluster (median requests/s of the rounds).
 const { Fleet } = require('./lib/fleet');
 const { Pm2 } = require('./lib/pm2');
@@ -44,12 +46,14 @@ module.exports = {
       for (const t of targets) plains.push(plainCluster({ workers: 2, env: { PORT: String(t.ports['node:cluster']), ...t.env } }));
       await waitServing(ports);
 
-      ctx.log(`wrk -t1 -c${connections} -d${seconds}s, ${rounds} rounds, order per round: Fleet, PM2, node:cluster`);
+      ctx.log(`wrk -t1 -c${connections} -d${seconds}s, ${rounds} rounds, order rotating per round`);
       for (const t of targets) for (const sys of Object.keys(t.ports)) await measureThroughput(t.ports[sys], { seconds: 1, connections });
       for (let r = 0; r < rounds; r++) {
         for (const t of targets) {
           const line = [];
-          for (const sys of Object.keys(t.ports)) {
+          const systems = Object.keys(t.ports);
+          for (let k = 0; k < systems.length; k++) {
+            const sys = systems[(k + r) % systems.length];
             const { rps, errors } = await measureThroughput(t.ports[sys], { seconds, connections });
             t.rps[sys].push(rps);
             line.push(`${sys} ${num(rps)}${errors ? ` (${errors})` : ''}`);

@@ -45,9 +45,24 @@ function writeEcosystem(dir, file, apps) {
   return p;
 }
 
-/** The env a plainly run app gets: the shell's plus its own (what PM2 gives it too). */
-function plainEnv(env) {
-  return { ...process.env, [MARK_KEY]: RUN_ID, ...env };
+/**
+ * The one base environment every system gets (Fleet's CLI and so its daemon,
+ * PM2's CLI and so its God daemon, plain apps): the shell's env can carry
+ * things that change an app's memory (NODE_EXTRA_CA_CERTS alone adds ~1 MB of
+ * C heap to every Node process), and Fleet passes apps only their config env
+ * while PM2 passes everything, so without this the comparison would measure
+ * the shell.
+ */
+function baseEnv(extra = {}) {
+  const keep = ['PATH', 'HOME', 'USER', 'LOGNAME', 'LANG', 'TMPDIR', 'TERM'];
+  const env = {};
+  for (const k of keep) if (process.env[k] !== undefined) env[k] = process.env[k];
+  return { ...env, NO_COLOR: '1', ...extra };
 }
 
-module.exports = { ROOT, FIXTURE_APP, RUN_ID, MARK, appSpec, writeEcosystem, plainEnv, scratch, removeScratch };
+/** The env a plainly run app gets: the base env plus its own (what PM2 gives it too). */
+function plainEnv(env) {
+  return { ...baseEnv(), [MARK_KEY]: RUN_ID, ...env };
+}
+
+module.exports = { ROOT, FIXTURE_APP, RUN_ID, MARK, appSpec, writeEcosystem, baseEnv, plainEnv, scratch, removeScratch };

@@ -5,7 +5,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { run, listProcs, kill, onCleanup, sleep, isAlive } = require('./proc');
-const { ROOT } = require('./apps');
+const { ROOT, baseEnv } = require('./apps');
 
 const FLEET_BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'fleet.js');
 
@@ -13,7 +13,7 @@ class Fleet {
   constructor() {
     this.name = 'Fleet';
     this.home = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-home-'));
-    this.env = { ...process.env, FLEET_HOME: this.home, NO_COLOR: '1' };
+    this.env = baseEnv({ FLEET_HOME: this.home });
     this.dispose = onCleanup(() => this.shutdown());
   }
 

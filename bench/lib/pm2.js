@@ -6,7 +6,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const { run, listProcs, descendants, kill, onCleanup, sleep } = require('./proc');
 const { ensurePackage, packageVersion, PREFIX } = require('./npm');
-const { ROOT } = require('./apps');
+const { ROOT, baseEnv } = require('./apps');
 
 const PM2_HOME = path.join(PREFIX, 'home');
 
@@ -16,7 +16,7 @@ class Pm2 {
     this.bin = path.join(ensurePackage('pm2'), 'bin', 'pm2');
     this.home = PM2_HOME;
     fs.mkdirSync(this.home, { recursive: true });
-    this.env = { ...process.env, PM2_HOME: this.home, NO_COLOR: '1', FORCE_COLOR: '0' };
+    this.env = baseEnv({ PM2_HOME: this.home, FORCE_COLOR: '0' });
     this.dispose = onCleanup(() => this.shutdown());
   }
 
