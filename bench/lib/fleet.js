@@ -51,6 +51,12 @@ class Fleet {
     return procs.filter((p) => p.cmd.includes('runner-main.js') && p.cmd.includes(this.home)).map((p) => p.pid);
   }
 
+  /** The runner of one app (its boot file is run/<app>.boot.json). */
+  runnerPidOf(app, procs = listProcs()) {
+    const p = procs.find((x) => x.cmd.includes('runner-main.js') && x.cmd.includes(path.join(this.home, 'run', `${app}.boot.json`)));
+    return p && p.pid;
+  }
+
   async reload(name) {
     return this.cli(['reload', name], { timeoutMs: 120_000 });
   }

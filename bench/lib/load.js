@@ -36,7 +36,8 @@ function parseWrkRate(text) {
 async function measureThroughput(port, { seconds = 5, connections = 32 } = {}) {
   const url = `http://127.0.0.1:${port}/`;
   if (throughputGenerator() === 'wrk') {
-    const r = await run('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], {
+    // setsid: its own session, so its own scheduling autogroup, whatever system it loads.
+    const r = await run('setsid', ['-w', 'wrk', '-t1', `-c${connections}`, `-d${seconds}s`, '--latency', url], {
       timeoutMs: (seconds + 30) * 1000,
     });
     const rps = parseWrkRate(r.stdout);
@@ -45,7 +46,7 @@ async function measureThroughput(port, { seconds = 5, connections = 32 } = {}) {
     return { rps, errors: errs ? errs[0] : '' };
   }
   const bin = path.join(ensurePackage('autocannon'), 'autocannon.js');
-  const r = await run(process.execPath, [bin, '-c', String(connections), '-d', String(seconds), '-j', url], {
+  const r = await run('setsid', ['-w', process.execPath, bin, '-c', String(connections), '-d', String(seconds), '-j', url], {
     timeoutMs: (seconds + 30) * 1000,
   });
   const out = JSON.parse(r.stdout);

@@ -10,7 +10,8 @@ const PRIMARY = path.join(__dirname, '..', 'apps', 'plain-cluster.js');
 
 class PlainProcess {
   constructor(args, env) {
-    this.child = spawn(process.execPath, args, { env, stdio: 'ignore' });
+    // detached: a session of its own, as a service manager would start it.
+    this.child = spawn(process.execPath, args, { env, stdio: 'ignore', detached: true });
     this.pid = this.child.pid;
     this.exited = new Promise((resolve) => this.child.once('exit', resolve));
     this.dispose = onCleanup(() => this.shutdown());
@@ -32,8 +33,9 @@ class PlainProcess {
 }
 
 /** A node:cluster primary with `workers` workers of the app, re-forked on exit. */
-function plainCluster({ workers = 2, env = {}, app = FIXTURE_APP }) {
-  return new PlainProcess([PRIMARY], plainEnv({ ...env, WORKERS: String(workers), APP: app }));
+function plainCluster({ workers = 2, env = {}, app = FIXTURE_APP, setsidWorkers = false }) {
+  const extra = setsidWorkers ? { SETSID_WORKERS: '1' } : {};
+  return new PlainProcess([PRIMARY], plainEnv({ ...env, ...extra, WORKERS: String(workers), APP: app }));
 }
 
 /** `node app.js`, nothing around it. */
