@@ -84,6 +84,11 @@ async function main() {
   const order = select(opts.names);
   const startedAt = Date.now();
   proc.installSignalCleanup();
+  // Registered first, so run last: after every fleet kill / pm2 kill / primary stop.
+  proc.onCleanup(async () => {
+    await sweepLeftovers();
+    removeScratch();
+  });
   ensureBuilt();
   const modules = Object.fromEntries(order.map((n) => [n, require(`./${n}.js`)]));
 
@@ -123,8 +128,6 @@ async function main() {
     console.log(`  (${name}: ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
   }
   await proc.runCleanups();
-  await sweepLeftovers();
-  removeScratch();
 
   const elapsedMs = Date.now() - startedAt;
   const { file, md } = report.writeLatest(results, {
@@ -147,8 +150,6 @@ main().then(
   async (err) => {
     console.error(`bench failed: ${err.stack || err.message}`);
     await proc.runCleanups();
-    await sweepLeftovers();
-    removeScratch();
     process.exitCode = 1;
   },
 );

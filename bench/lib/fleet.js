@@ -4,7 +4,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { run, listProcs, kill, onCleanup, sleep, isAlive } = require('./proc');
+const { run, isAborting, listProcs, kill, onCleanup, sleep, isAlive } = require('./proc');
 const { ROOT, baseEnv } = require('./apps');
 
 const FLEET_BIN = path.join(ROOT, 'packages', 'cli', 'bin', 'fleet.js');
@@ -19,6 +19,8 @@ class Fleet {
 
   /** Runs `fleet <args>`; resolves {code, stdout, stderr, ms}. */
   cli(args, opts = {}) {
+    // Once Ctrl-C started the cleanup, only `kill` may run (`fleet ls` would start a new daemon).
+    if (isAborting() && args[0] !== 'kill') return Promise.reject(new Error('interrupted'));
     return run(process.execPath, [FLEET_BIN, ...args], { env: this.env, cwd: opts.cwd || ROOT, timeoutMs: opts.timeoutMs });
   }
 

@@ -4,7 +4,7 @@
 // Always `pm2 kill` at the end.
 const fs = require('node:fs');
 const path = require('node:path');
-const { run, listProcs, descendants, kill, onCleanup, sleep } = require('./proc');
+const { run, isAborting, listProcs, descendants, kill, onCleanup, sleep } = require('./proc');
 const { ensurePackage, packageVersion, PREFIX } = require('./npm');
 const { ROOT, baseEnv } = require('./apps');
 
@@ -25,6 +25,8 @@ class Pm2 {
   }
 
   cli(args, opts = {}) {
+    // Once Ctrl-C started the cleanup, only `kill` may run (`pm2 ls` would start a new daemon).
+    if (isAborting() && args[0] !== 'kill') return Promise.reject(new Error('interrupted'));
     return run(process.execPath, [this.bin, ...args], { env: this.env, cwd: opts.cwd || ROOT, timeoutMs: opts.timeoutMs });
   }
 

@@ -213,6 +213,12 @@ async function runCleanups() {
   cleaning = undefined;
 }
 
+let aborting = false;
+/** True once Ctrl-C (or SIGTERM) started the cleanup: no new work may start then. */
+function isAborting() {
+  return aborting;
+}
+
 function installSignalCleanup() {
   let interrupted = false;
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -222,6 +228,7 @@ function installSignalCleanup() {
         process.exit(130);
       }
       interrupted = true;
+      aborting = true;
       process.stderr.write(`\n[bench] ${sig}: cleaning up (fleet kill, pm2 kill, plain primaries)…\n`);
       runCleanups().finally(() => process.exit(130));
     });
@@ -244,4 +251,5 @@ module.exports = {
   onCleanup,
   runCleanups,
   installSignalCleanup,
+  isAborting,
 };
