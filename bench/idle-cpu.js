@@ -19,7 +19,8 @@ module.exports = {
     const windowMs = ctx.quick ? 3000 : 10_000;
     const fx = await ctx.shared.get('apps50', () => startFiftyApps(ctx.log));
     const { fleet, pm2 } = fx;
-    await sleep(ctx.quick ? 2000 : 5000); // past start-up work
+    // Past start-up work (runners and agent settle for some seconds after a start): idle means idle.
+    await sleep(10_000);
 
     const agent = await fleet.daemonPid();
     const sets = {

@@ -54,7 +54,7 @@ function writeLatest(results, { startedAt, elapsedMs, quick, pm2Version, loadGen
     `# Fleet bench — ${new Date(startedAt).toISOString()}${quick ? ' (--quick)' : ''}`,
     '',
     `Machine: ${machine()}. PM2 ${pm2Version || '?'}. Load generator: ${loadGenerator || '—'}. ` +
-      `Run took ${(elapsedMs / 1000).toFixed(0)} s. Systems interleaved round by round (A B C, A B C, …).`,
+      `Run took ${(elapsedMs / 1000).toFixed(0)} s. Systems interleaved round by round (throughput: order rotating per round).`,
     '',
     table(results),
     '',
