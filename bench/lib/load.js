@@ -9,8 +9,12 @@ const { ensurePackage } = require('./npm');
 
 let generator;
 
-/** 'wrk' or 'autocannon', chosen once per run. */
+/** 'wrk' or 'autocannon', chosen once per run (BENCH_LOAD=autocannon forces the fallback). */
 function throughputGenerator() {
+  if (!generator && process.env.BENCH_LOAD === 'autocannon') {
+    generator = 'autocannon';
+    ensurePackage('autocannon');
+  }
   if (!generator) {
     try {
       execFileSync('wrk', ['--version'], { stdio: 'ignore' });
