@@ -5,8 +5,8 @@
 // zero-downtime. Other programs (python, binaries, `npm start`) are spawned
 // plainly; they cannot share a port, so their reload is a restart.
 //
-// Each process gets its own process group (setsid for workers, `detached` for
-// children) so a stop signals the app's whole tree and leaves no orphan.
+// Each process gets its own process group (see GROUP_LAUNCHER for workers,
+// `detached` for children) so a stop signals the app's whole tree and leaves no orphan.
 import cluster, { type Worker } from 'node:cluster';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
@@ -15,7 +15,22 @@ import * as path from 'node:path';
 import type { AppSpec } from '@fleet/protocol/runner';
 
 const SHIM = path.resolve(__dirname, '../../../shim/drain-shim.js');
-const SETSID = ['/usr/bin/setsid', '/bin/setsid'].find((p) => fs.existsSync(p));
+
+/**
+ * How a worker gets a process group of its own. cluster.fork has no `detached`
+ * and Node no setpgid, so the worker is launched through a program that sets
+ * it and then execs node in place (pid, fds and the IPC channel unchanged).
+ * perl (essential on Debian) makes a new group in the runner's session; setsid
+ * makes a new session, which on kernels with scheduler autogroups also makes a
+ * new CPU-share group per worker — measurable under load — so it is the fallback.
+ */
+const GROUP_LAUNCHER: { execPath: string; args: string[] } | undefined = (() => {
+  const perl = ['/usr/bin/perl', '/bin/perl'].find((p) => fs.existsSync(p));
+  if (perl) return { execPath: perl, args: ['-e', 'setpgrp(0,0); exec {$ARGV[0]} @ARGV or die "fleet: exec $ARGV[0]: $!\n"'] };
+  const setsid = ['/usr/bin/setsid', '/bin/setsid'].find((p) => fs.existsSync(p));
+  if (setsid) return { execPath: setsid, args: [] };
+  return undefined;
+})();
 
 export interface LaunchRequest {
   spec: AppSpec;
@@ -82,18 +97,17 @@ export class InstanceProcess extends EventEmitter<InstanceProcessEvents> {
     const { spec } = req;
     const execArgv = [...spec.interpreterArgs, '--require', SHIM];
     const realNode = process.execPath;
-    // cluster.fork has no `detached`; launching through setsid gives the worker its
-    // own session and group while keeping the IPC channel (setsid execs in place).
     cluster.setupPrimary({
       exec: spec.script,
       args: spec.args,
       cwd: spec.cwd,
       silent: true,
-      execArgv: SETSID ? [realNode, ...execArgv] : execArgv,
+      execArgv: GROUP_LAUNCHER ? [...GROUP_LAUNCHER.args, realNode, ...execArgv] : execArgv,
     });
     let worker: Worker;
     try {
-      if (SETSID) process.execPath = SETSID;
+      // fork() spawns process.execPath synchronously: swap it for the launcher just for this call.
+      if (GROUP_LAUNCHER) process.execPath = GROUP_LAUNCHER.execPath;
       worker = cluster.fork(req.env);
     } finally {
       process.execPath = realNode;
