@@ -3,7 +3,8 @@
 // tight loop (bench/apps/log-flood.js); Fleet and PM2 each write them to a log
 // file with --log-date-format "YYYY-MM-DD HH:mm:ss.SSS". Lines/s = N / (first
 // line landed in the file → last line landed), the file polled every 2 ms.
-// Every number 0..N-1 must be there once, in order. Interleaved per round.
+// Every number 0..N-1 must be there once, in order, as a whole line
+// ("<timestamp>: line <n>"); anything else is reported as malformed. Interleaved per round.
 // Floor: Fleet ≥ 1.2× PM2, with 0 lines lost.
 const fs = require('node:fs');
 const path = require('node:path');
@@ -57,10 +58,14 @@ function verify(file, lines) {
   let outOfOrder = 0;
   let stamped = 0;
   let seen = 0;
+  const malformed = [];
   const got = new Uint8Array(lines);
   for (const line of text.split('\n')) {
-    const m = /line (\d+)$/.exec(line);
-    if (!m) continue;
+    const m = /^(?:\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}: )?line (\d+)$/.exec(line);
+    if (!m) {
+      if (line !== '') malformed.push(line);
+      continue;
+    }
     seen++;
     const n = Number(m[1]);
     if (n < lines) got[n] = 1;
@@ -69,7 +74,7 @@ function verify(file, lines) {
     if (STAMP.test(line)) stamped++;
   }
   const missing = lines - got.reduce((a, b) => a + b, 0);
-  return { missing, duplicates: seen - (lines - missing), outOfOrder, stamped, seen };
+  return { missing, duplicates: seen - (lines - missing), outOfOrder, stamped, seen, malformed };
 }
 
 module.exports = {
@@ -85,6 +90,7 @@ module.exports = {
     const rates = { Fleet: [], PM2: [] };
     const lost = { Fleet: 0, PM2: 0 };
     const unstamped = { Fleet: 0, PM2: 0 };
+    const malformedTotal = { Fleet: 0, PM2: 0 };
     try {
       ctx.log(`${lines.toLocaleString('en-US')} lines per round, ${rounds} rounds, --log-date-format "${DATE_FORMAT}"`);
       for (let r = 0; r < rounds; r++) {
@@ -108,14 +114,19 @@ module.exports = {
           const landed = watchLanding(out, lines);
           await sys.start(file, ['--log-date-format', DATE_FORMAT]);
           const { firstMs, lastMs, complete } = await landed;
+          await sleep(300); // anything still in flight lands before the check
           const v = verify(out, lines);
+          if (v.malformed.length) {
+            malformedTotal[sys.name] += v.malformed.length;
+            ctx.log(`${sys.name} malformed line(s): ${v.malformed.slice(0, 3).map((l) => JSON.stringify(l)).join(', ')}`);
+          }
           const rate = complete ? lines / ((lastMs - firstMs) / 1000) : NaN;
           rates[sys.name].push(rate);
           lost[sys.name] += v.missing;
           unstamped[sys.name] += v.seen - v.stamped;
           line.push(
             `${sys.name} ${num(rate)} lines/s (${v.missing} missing, ${v.duplicates} duplicated, ${v.outOfOrder} out of order, ` +
-              `${v.seen - v.stamped} without timestamp)`,
+              `${v.seen - v.stamped} without timestamp, ${v.malformed.length} malformed)`,
           );
           const d = await sys.cli(['delete', name]);
           if (d.code !== 0) ctx.log(`!! ${sys.name} delete ${name} exited ${d.code}: ${d.stderr.trim()}`);
@@ -127,7 +138,10 @@ module.exports = {
       for (const s of Object.keys(m)) ctx.log(`${s}: ${list(rates[s])} -> median ${num(m[s])} lines/s`);
       for (const s of Object.keys(m)) {
         if (unstamped[s]) ctx.note(`logs: ${s} wrote ${unstamped[s]} of ${rounds * lines} lines without a timestamp`);
-        if (lost[s]) ctx.note(`logs: ${s} lost ${lost[s]} of ${rounds * lines} lines`);
+        if (lost[s]) {
+          const m = malformedTotal[s] ? ` (${malformedTotal[s]} malformed line(s) in the file: a line cut in two)` : '';
+          ctx.note(`logs: ${s} lost ${lost[s]} of ${rounds * lines} lines${m}`);
+        }
       }
       const ratio = m.Fleet / m.PM2;
       return {
