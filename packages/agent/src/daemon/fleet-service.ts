@@ -5,6 +5,8 @@ import {
   type FleetServer,
   FLEET_VERSION,
   type InstanceInfo,
+  type LogLine,
+  type LogsRequest,
   LogStream,
   toServiceError,
 } from '@fleet/protocol';
@@ -73,7 +75,7 @@ export function createFleetService(deps: ServiceDeps): FleetServer {
       setImmediate(deps.onKill);
       return { stoppedApps };
     }),
-    logs: (call: ServerWritableStream<import('@fleet/protocol').LogsRequest, import('@fleet/protocol').LogLine>) => {
+    logs: (call: ServerWritableStream<LogsRequest, LogLine>) => {
       const req = call.request;
       let specs;
       try {
