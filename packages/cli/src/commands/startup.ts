@@ -108,7 +108,8 @@ export interface StartupFlags {
 
 /** The CLI's own bin, symlinks resolved, so the unit survives `npm install` moving .bin links. */
 export function fleetBinPath(): string {
-  const bin = path.resolve(__dirname, '..', '..', '..', 'bin', 'fleet.js');
+  // From the package root, so it is right from the bundle (dist/) and from dist/src/commands alike.
+  const bin = path.join(path.dirname(require.resolve('@fleet/cli/package.json')), 'bin', 'fleet.js');
   try {
     return fs.realpathSync(bin);
   } catch {

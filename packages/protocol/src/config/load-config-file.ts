@@ -66,7 +66,10 @@ async function importFresh(abs: string, file: string): Promise<unknown> {
   // ES modules are cached by URL; a new query string makes the loader read the file again.
   const url = `${pathToFileURL(abs).href}?fleet-load=${++importGeneration}`;
   try {
-    return unwrapModule(await import(url));
+    // Through the package (self-reference), not a relative path: see import-module.ts.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const { importModule } = require('@fleet/protocol/import-module') as typeof import('../import-module');
+    return unwrapModule(await importModule(url));
   } catch (err) {
     throw scriptError(err, abs, file);
   }
