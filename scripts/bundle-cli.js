@@ -26,6 +26,9 @@ esbuild
     // The daemon is spawned by path, never loaded into the CLI.
     // import-module holds the one dynamic import(), which must be compiled by Node's own loader.
     external: ['@fleet/agent', '@fleet/agent/*', '@fleet/cli/package.json', '@fleet/protocol/import-module'],
+    // Smaller to read and deserialize; identifiers kept so stack traces stay readable.
+    minifyWhitespace: true,
+    minifySyntax: true,
     logLevel: 'warning',
   })
   .catch(() => process.exit(1));
