@@ -33,6 +33,17 @@ describe('runtime', () => {
     assert.equal(bad.code, 2, bad.stderr);
   });
 
+  test('scaling a stopped app takes effect when it starts again', async () => {
+    assert.equal(h.fleet(['stop', 'sc']).code, 0);
+    assert.equal(h.fleet(['scale', 'sc', '3']).code, 0);
+    const r = h.fleet(['restart', 'sc']);
+    assert.equal(r.code, 0, r.stderr);
+    const rows = h.rows('sc');
+    assert.equal(rows.length, 3);
+    assert.ok(rows.every((x) => x.status === 'online'), JSON.stringify(rows));
+    h.fleet(['delete', 'sc']);
+  });
+
   test('increment_var gives each instance its own port', async () => {
     const base = await freePort();
     const r = h.fleet([

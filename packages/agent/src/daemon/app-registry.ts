@@ -243,7 +243,9 @@ export class AppRegistry {
       }
       r.spec = { ...r.spec, instances: next };
       this.persist();
-      if (r.desired !== 'online') return;
+      // A connected runner takes the count even while stopped (its spec is what the
+      // next start launches); with no runner, a stopped app just keeps the new spec.
+      if (!r.client && r.desired !== 'online') return;
       const client = await this.ensureRunner(r);
       await client.request({ scale: { instances: next } });
     });
