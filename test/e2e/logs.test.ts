@@ -4,11 +4,11 @@
 // `fleet flush`.
 import { after, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { FIXTURE_APP, FLEET_BIN, FleetHome, ROOT, waitFor } from '../harness';
+import { FIXTURE_APP, FLEET_BIN, FleetHome, ROOT, isAlive, waitFor } from '../harness';
 
 const PRINT_LINES = path.join(ROOT, 'test/fixtures/print-lines.js');
 
@@ -254,5 +254,22 @@ describe('fleet logs', () => {
     const shown = lineNumbers(h.fleet(['logs', 'flushme', '--lines', '1000', '--out']).stdout);
     assert.ok(shown[0]! >= nums[0]!, 'fleet logs shows no line from before the flush');
     assert.equal(h.fleet(['delete', 'flushme']).code, 0);
+  });
+
+  test('fleet flush empties the logs of a stopped app whose runner is gone', async () => {
+    start(h, { name: 'gone', script: PRINT_LINES });
+    const out = logFile(h, 'gone-out.log');
+    await waitFor(() => read(out).length > 0, { message: 'gone to write its lines' });
+    assert.equal(h.fleet(['stop', 'gone']).code, 0);
+    // The runner dies (as after a reboot); a stopped app gets no new one.
+    const runner = spawnSync('pgrep', ['-f', `runner-main.js ${path.join(h.home, 'run', 'gone.boot.json')}`], { encoding: 'utf8' }).stdout.trim();
+    assert.ok(runner, 'runner pid');
+    process.kill(Number(runner), 'SIGKILL');
+    await waitFor(() => !isAlive(Number(runner)), { message: 'the runner to die' });
+    const r = h.fleet(['flush', 'gone']);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.existsSync(out), 'flush empties the file, it does not remove it');
+    assert.equal(read(out), '', 'the out log is empty');
+    assert.equal(h.fleet(['delete', 'gone']).code, 0);
   });
 });

@@ -22,6 +22,7 @@ import {
 import { launchRunner } from './runner-launcher';
 import { RunnerClient } from './runner-client';
 import { readJsonFile, writeFileAtomic } from './atomic-file';
+import { allLogFiles, flushLogFiles, usesPerInstanceFiles } from '../logs/log-paths';
 
 type Desired = 'online' | 'stopped';
 
@@ -251,9 +252,16 @@ export class AppRegistry {
     });
   }
 
+  /**
+   * Empties the app's log files. Done here, from the spec, so it works whether
+   * or not a runner is up; a runner writing meanwhile appends (O_APPEND) at the
+   * new end, leaving no hole.
+   */
   async flush(target: string): Promise<ActionResponse> {
     return this.each(target, 'flushed', async (r) => {
-      if (r.client) await r.client.request({ flush: {} });
+      if (!r.spec.log) return;
+      const files = allLogFiles(r.spec.log, r.spec.instances, usesPerInstanceFiles(r.spec.execMode, r.spec.instances));
+      await flushLogFiles(files.map((f) => f.path));
     });
   }
 

@@ -38,10 +38,6 @@ export class LogFilePool {
   }
 }
 
-export function perInstanceLogs(spec: AppSpec): boolean {
-  return usesPerInstanceFiles(spec.execMode, spec.instances);
-}
-
 /** Returns a sink for one stream of one instance; call it with null at end of stream. */
 export function logSink(
   pool: LogFilePool,
@@ -50,7 +46,7 @@ export function logSink(
   stream: 'out' | 'err',
 ): (chunk: Buffer | null) => void {
   const log = spec.log!;
-  const paths = logFilesFor(log, instance, perInstanceLogs(spec));
+  const paths = logFilesFor(log, instance, usesPerInstanceFiles(spec.execMode, spec.instances));
   const target = stream === 'out' ? paths.out : paths.err;
   if (target === DISCARD_PATH) return () => {};
   const file = pool.get(target, spec);

@@ -8,8 +8,6 @@ import { type AppSpec, runnerSocketPath } from '@fleet/protocol/runner';
 import { AppRunner } from './app-runner';
 import { AppWatchers } from './app-watchers';
 import { RunnerServer } from './runner-server';
-import { flushLogFiles, allLogFiles } from '../logs/log-paths';
-import { perInstanceLogs } from './instance-logs';
 import { reapOrphans, recordGroups } from './orphan-reaper';
 
 interface RunnerBoot {
@@ -64,8 +62,6 @@ async function main(): Promise<void> {
   server = new RunnerServer(runner, {
     socketPath: runnerSocketPath(boot.runDir, spec.name),
     onShutdown: exit,
-    onFlush: () =>
-      flushLogFiles(allLogFiles(runner.spec.log!, runner.spec.instances, perInstanceLogs(runner.spec)).map((f) => f.path)),
   });
   await server.listen();
   process.on('SIGTERM', () => void runner.shutdown().then(exit));

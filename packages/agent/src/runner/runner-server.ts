@@ -15,7 +15,6 @@ export interface RunnerServerOptions {
   socketPath: string;
   /** Called after a `shutdown` request has been answered. */
   onShutdown: () => void;
-  onFlush?: () => Promise<void>;
 }
 
 export class RunnerServer {
@@ -111,7 +110,6 @@ export class RunnerServer {
     if (req.scale) return r.scale(req.scale.instances);
     if (req.update?.spec) return r.update(req.update.spec);
     if (req.reopenLogs) return r.reopenLogs();
-    if (req.flush) return this.opts.onFlush?.();
     if (req.shutdown) return r.shutdown();
     throw new RunnerError('BAD_INPUT', 'unknown request (is the agent newer than this runner?)');
   }

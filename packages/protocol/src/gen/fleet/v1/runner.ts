@@ -24,7 +24,6 @@ export interface RunnerRequest {
   reload?: Empty | undefined;
   scale?: ScaleRequest | undefined;
   update?: UpdateSpec | undefined;
-  flush?: Empty | undefined;
   shutdown?: Empty | undefined;
   reopenLogs?: Empty | undefined;
 }
@@ -83,7 +82,6 @@ function createBaseRunnerRequest(): RunnerRequest {
     reload: undefined,
     scale: undefined,
     update: undefined,
-    flush: undefined,
     shutdown: undefined,
     reopenLogs: undefined,
   };
@@ -117,9 +115,6 @@ export const RunnerRequest: MessageFns<RunnerRequest> = {
     }
     if (message.update !== undefined) {
       UpdateSpec.encode(message.update, writer.uint32(74).fork()).join();
-    }
-    if (message.flush !== undefined) {
-      Empty.encode(message.flush, writer.uint32(82).fork()).join();
     }
     if (message.shutdown !== undefined) {
       Empty.encode(message.shutdown, writer.uint32(90).fork()).join();
@@ -215,14 +210,6 @@ export const RunnerRequest: MessageFns<RunnerRequest> = {
             message.update = UpdateSpec.decode(reader, reader.uint32());
             continue;
           }
-          case 10: {
-            if (tag !== 82) {
-              break;
-            }
-
-            message.flush = Empty.decode(reader, reader.uint32());
-            continue;
-          }
           case 11: {
             if (tag !== 90) {
               break;
@@ -262,7 +249,6 @@ export const RunnerRequest: MessageFns<RunnerRequest> = {
       reload: isSet(object.reload) ? Empty.fromJSON(object.reload) : undefined,
       scale: isSet(object.scale) ? ScaleRequest.fromJSON(object.scale) : undefined,
       update: isSet(object.update) ? UpdateSpec.fromJSON(object.update) : undefined,
-      flush: isSet(object.flush) ? Empty.fromJSON(object.flush) : undefined,
       shutdown: isSet(object.shutdown) ? Empty.fromJSON(object.shutdown) : undefined,
       reopenLogs: isSet(object.reopenLogs)
         ? Empty.fromJSON(object.reopenLogs)
@@ -301,9 +287,6 @@ export const RunnerRequest: MessageFns<RunnerRequest> = {
     if (message.update !== undefined) {
       obj.update = UpdateSpec.toJSON(message.update);
     }
-    if (message.flush !== undefined) {
-      obj.flush = Empty.toJSON(message.flush);
-    }
     if (message.shutdown !== undefined) {
       obj.shutdown = Empty.toJSON(message.shutdown);
     }
@@ -339,7 +322,6 @@ export const RunnerRequest: MessageFns<RunnerRequest> = {
     message.update = (object.update !== undefined && object.update !== null)
       ? UpdateSpec.fromPartial(object.update)
       : undefined;
-    message.flush = (object.flush !== undefined && object.flush !== null) ? Empty.fromPartial(object.flush) : undefined;
     message.shutdown = (object.shutdown !== undefined && object.shutdown !== null)
       ? Empty.fromPartial(object.shutdown)
       : undefined;
