@@ -202,20 +202,20 @@ export class AppRegistry {
   }
 
   async restart(target: string): Promise<ActionResponse> {
-    return this.each(target, 'restarted', async (r) => {
-      r.desired = 'online';
-      this.persist();
-      const client = await this.ensureRunner(r);
-      await client.request({ restart: {} });
-    });
+    return this.bringOnline(target, 'restarted', { restart: {} });
   }
 
   async reload(target: string): Promise<ActionResponse> {
-    return this.each(target, 'reloaded', async (r) => {
+    return this.bringOnline(target, 'reloaded', { reload: {} });
+  }
+
+  /** restart and reload: the app is wanted online, its runner (started if need be) does the rest. */
+  private bringOnline(target: string, done: string, request: { restart: {} } | { reload: {} }): Promise<ActionResponse> {
+    return this.each(target, done, async (r) => {
       r.desired = 'online';
       this.persist();
       const client = await this.ensureRunner(r);
-      await client.request({ reload: {} });
+      await client.request(request);
     });
   }
 

@@ -29,7 +29,7 @@ export function launchRunner(opts: {
     const child = spawn(process.execPath, [...RUNNER_NODE_FLAGS, RUNNER_MAIN, bootFile], {
       detached: true,
       stdio: ['ignore', logFd, logFd],
-      env: { ...opts.env, FLEET_RUNNER: opts.spec.name },
+      env: opts.env,
       cwd: '/',
     });
     child.unref();

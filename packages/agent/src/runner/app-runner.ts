@@ -4,6 +4,7 @@
 // timers are injected so the same code runs in tests with a fake clock.
 import {
   type AppSpec,
+  ExecMode,
   type InstanceInfo,
   InstanceStatus,
   type RunnerState,
@@ -11,7 +12,7 @@ import {
 } from '@fleet/protocol/runner';
 import { InstanceProcess } from './instance-process';
 import { InstanceLifecycle } from './instance-state';
-import { decideRestart, initialHistory, type RestartHistory } from './restart-policy';
+import { decideRestart, historyForUserStart, initialHistory, type RestartHistory } from './restart-policy';
 import { LogFilePool, logSink } from './instance-logs';
 
 export interface Clock {
@@ -59,13 +60,19 @@ class Slot {
   ) {}
 }
 
+/** How much of an instance's stderr is kept to explain a failed start. */
+const STDERR_TAIL_BYTES = 4096;
+
+/** A restart the user or a reload asked for: counted, but not part of any crash series. */
+function countRestart(slot: Slot): void {
+  slot.history = { ...slot.history, restarts: slot.history.restarts + 1 };
+}
+
 export interface AppRunnerOptions {
   spec: AppSpec;
   desired: Desired;
   clock?: Clock;
   version: string;
-  /** Base environment of every instance (the runner's own, captured at daemon start). */
-  baseEnv?: NodeJS.ProcessEnv;
   onChange?: () => void;
   log?: (msg: string) => void;
 }
@@ -108,7 +115,10 @@ export class AppRunner {
   /** Hard restart (PM2 `restart`): stop every instance, then start them again. */
   async restart(): Promise<void> {
     await Promise.all(this.slots.map((slot) => this.stopSlot(slot, 'restart requested')));
-    for (const slot of this.slots) slot.history = { ...initialHistory(), restarts: slot.history.restarts + 1 };
+    for (const slot of this.slots) {
+      slot.history = historyForUserStart(slot.history);
+      countRestart(slot);
+    }
     await this.start();
   }
 
@@ -237,7 +247,7 @@ export class AppRunner {
     if (status === InstanceStatus.INSTANCE_STATUS_WAITING_RESTART) {
       this.clock.clearTimeout(slot.restartTimer);
     }
-    if (status === InstanceStatus.INSTANCE_STATUS_ERRORED) slot.history = { ...initialHistory(), restarts: slot.history.restarts };
+    if (status === InstanceStatus.INSTANCE_STATUS_ERRORED) slot.history = historyForUserStart(slot.history);
     await this.launch(slot, 'start');
   }
 
@@ -293,7 +303,7 @@ export class AppRunner {
   /** What "ready" means for this app: the issue's rules, in one place. */
   private readySignal(proc: InstanceProcess): 'ready-message' | 'listening' | 'none' {
     if (this.spec.waitReady && proc.isNode) return 'ready-message';
-    if (this.spec.execMode === 'EXEC_MODE_CLUSTER' && proc.isNode) return 'listening';
+    if (this.spec.execMode === ExecMode.EXEC_MODE_CLUSTER && proc.isNode) return 'listening';
     return 'none';
   }
 
@@ -305,7 +315,9 @@ export class AppRunner {
     proc.on('stderr', err);
     proc.on('stderr', (chunk) => {
       // Keep the tail of stderr so a failed start can say why (EADDRINUSE, a missing module).
-      this.stderrTail.set(proc, ((this.stderrTail.get(proc) ?? '') + chunk.toString('utf8')).slice(-4096));
+      // Trim the chunk first: an app flooding stderr must not cost a 64 KB copy per chunk.
+      const tail = (this.stderrTail.get(proc) ?? '') + chunk.subarray(-STDERR_TAIL_BYTES).toString('utf8');
+      this.stderrTail.set(proc, tail.slice(-STDERR_TAIL_BYTES));
     });
     proc.once('exit', () => {
       out(null);
@@ -315,9 +327,9 @@ export class AppRunner {
   }
 
   private instanceEnv(index: number): Record<string, string> {
+    // The runner's own env is already the minimal base the agent chose (base-env.ts).
     const env: Record<string, string> = {};
-    for (const [k, v] of Object.entries(this.opts.baseEnv ?? process.env)) if (v !== undefined) env[k] = v;
-    delete env.FLEET_RUNNER; // the runner's own markers are not the app's business
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
     Object.assign(env, this.spec.env);
     env[this.spec.instanceVar || 'NODE_APP_INSTANCE'] = String(index);
     env.FLEET_APP_NAME = this.spec.name;
@@ -436,7 +448,7 @@ export class AppRunner {
     if (!old.isNode) {
       // A non-Node process cannot hand over its port: stop, then start.
       await this.stopSlot(slot, reason);
-      slot.history = { ...slot.history, restarts: slot.history.restarts + 1 };
+      countRestart(slot);
       await this.launch(slot, reason);
       return;
     }
@@ -449,7 +461,7 @@ export class AppRunner {
     // Swap: the slot now belongs to the new process; the old one drains in the background.
     slot.proc = fresh;
     slot.startedMs = this.clock.now();
-    slot.history = { ...slot.history, restarts: slot.history.restarts + 1 };
+    countRestart(slot);
     // The slot stays online throughout (no transition): that is the point of a reload.
     this.log(`instance ${slot.index}: ${reason}: pid ${fresh.pid} ready, draining pid ${old.pid}`);
     fresh.once('exit', (code, signal) => this.onExit(slot, fresh, code, signal));

@@ -2,13 +2,13 @@
 import type { AppResult } from '@fleet/protocol';
 import type { CommandContext } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit-codes';
-import { renderResults, resultJson } from '../format/results';
+import { renderResults } from '../format/results';
 
 /** Prints the results and returns the exit code: 1 when any app failed (partial failure included). */
 export function reportResults(ctx: CommandContext, results: AppResult[], verb: string, json: boolean): number {
   const failed = results.some((r) => !r.ok);
   if (json) {
-    ctx.json({ results: results.map(resultJson) });
+    ctx.json({ results });
   } else if (results.length === 0) {
     ctx.err('no apps matched\n');
   } else {

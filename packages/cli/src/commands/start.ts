@@ -9,7 +9,7 @@ import type { CommandContext } from '../context';
 import { EXIT_FAILED, EXIT_OK } from '../exit-codes';
 import { collectList, parseCount, parseInstances, parseMs, parseSize } from '../flag-parsers';
 import { processRows, renderProcessTable } from '../format/process-rows';
-import { renderResults, resultJson } from '../format/results';
+import { renderResults } from '../format/results';
 import { startOverrides, type StartFlags } from '../start-overrides';
 import { lifecycle } from './lifecycle';
 
@@ -69,7 +69,7 @@ export async function start(ctx: CommandContext, target: string, args: string[],
   const failed = res.results.some((r) => !r.ok);
 
   if (flags.json) {
-    ctx.json({ results: res.results.map(resultJson), processes: rows, warnings });
+    ctx.json({ results: res.results, processes: rows, warnings });
   } else {
     const lines = renderResults(res.results, 'started', ctx.colors);
     ctx.out(lines.out);

@@ -3,21 +3,6 @@
 import type { AppResult } from '@fleet/protocol';
 import type { Colors } from './color';
 
-export interface ResultJson {
-  app: string;
-  appId: number;
-  ok: boolean;
-  /** Empty when ok. */
-  error: string;
-  /** A FleetErrorCode (NOT_FOUND, BAD_INPUT, CONFLICT, FAILED, UNAVAILABLE) or empty. */
-  errorCode: string;
-  message: string;
-}
-
-export function resultJson(r: AppResult): ResultJson {
-  return { app: r.app, appId: r.appId, ok: r.ok, error: r.error, errorCode: r.errorCode, message: r.message };
-}
-
 export interface ResultLines {
   out: string;
   err: string;
