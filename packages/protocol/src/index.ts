@@ -1,6 +1,8 @@
 export * from './gen/fleet/v1/app';
 export * from './gen/fleet/v1/process';
 export * from './gen/fleet/v1/fleet';
+export * from './gen/fleet/v1/host';
+export * from './gen/fleet/v1/agent_link';
 export {
   RunnerRequest,
   RunnerResponse,
@@ -15,5 +17,6 @@ export * from './grpc-errors';
 export * from './fleet-home';
 export { RUNNER_PROTOCOL_VERSION, LineDecoder } from './runner-protocol';
 export { FLEET_VERSION } from './version';
+export * from './link-protocol';
 // The config compiler is its own entry point (@fleet/protocol/config): it pulls in
 // yaml, json5 and cron-parser, which every `fleet ls` would otherwise load.

@@ -21,6 +21,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { AppSpec } from "./app";
+import { HostInfo, HostSelector } from "./host";
 import { AppInfo } from "./process";
 
 export enum LogStream {
@@ -85,6 +86,10 @@ export interface PingResponse {
   home: string;
   startedMs: number;
   host: string;
+  /** "local" (the daemon on this machine) or "controller". */
+  mode: string;
+  /** The role of the caller's token; "operator" in local mode. */
+  role: string;
 }
 
 export interface StartRequest {
@@ -92,6 +97,7 @@ export interface StartRequest {
   apps: AppSpec[];
   /** Replace the env of an existing app with the given one (PM2 --update-env). */
   updateEnv: boolean;
+  where?: HostSelector | undefined;
 }
 
 export interface AppResult {
@@ -101,6 +107,7 @@ export interface AppResult {
   error: string;
   errorCode: string;
   message: string;
+  host: string;
 }
 
 export interface StartResponse {
@@ -111,6 +118,7 @@ export interface StartResponse {
 export interface ListRequest {
   /** Sample CPU and memory now rather than returning the last sample. */
   fresh: boolean;
+  where?: HostSelector | undefined;
 }
 
 export interface ListResponse {
@@ -120,6 +128,7 @@ export interface ListResponse {
 export interface TargetRequest {
   /** An app name, an app id, or "all". */
   target: string;
+  where?: HostSelector | undefined;
 }
 
 export interface DescribeResponse {
@@ -134,6 +143,7 @@ export interface ScaleAppRequest {
   target: string;
   /** "4" sets the count; "+2" / "-1" change it. */
   count: string;
+  where?: HostSelector | undefined;
 }
 
 export interface LogsRequest {
@@ -143,6 +153,11 @@ export interface LogsRequest {
   follow: boolean;
   /** Unspecified: both streams. */
   stream: LogStream;
+  where?:
+    | HostSelector
+    | undefined;
+  /** Only lines containing this text. */
+  grep: string;
 }
 
 export interface LogLine {
@@ -152,17 +167,26 @@ export interface LogLine {
   line: string;
   timeMs: number;
   host: string;
+  /**
+   * Set on a line that stands for lines lost on the way (an agent's buffer
+   * overflowed while the controller was away): how many.
+   */
+  dropped: number;
 }
 
 export interface SaveRequest {
+  where?: HostSelector | undefined;
 }
 
 export interface SaveResponse {
   path: string;
   apps: number;
+  /** Per host, when saved through a controller. */
+  results: AppResult[];
 }
 
 export interface ResurrectRequest {
+  where?: HostSelector | undefined;
 }
 
 export interface KillRequest {
@@ -170,6 +194,54 @@ export interface KillRequest {
 
 export interface KillResponse {
   stoppedApps: number;
+}
+
+export interface HostsRequest {
+  where?: HostSelector | undefined;
+}
+
+export interface HostsResponse {
+  hosts: HostInfo[];
+}
+
+/**
+ * agent: only the agent link; viewer: read-only (ping, ls, describe, logs,
+ * hosts); operator: everything.
+ */
+export interface TokenInfo {
+  id: string;
+  role: string;
+  name: string;
+  createdMs: number;
+}
+
+export interface CreateTokenRequest {
+  role: string;
+  name: string;
+}
+
+export interface CreateTokenResponse {
+  info?:
+    | TokenInfo
+    | undefined;
+  /** The secret, shown once; the controller keeps only its hash. */
+  token: string;
+}
+
+export interface RevokeTokenRequest {
+  /** A token id, or a token name. */
+  id: string;
+}
+
+export interface RevokeTokenResponse {
+  info?: TokenInfo | undefined;
+}
+
+export interface ListTokensRequest {
+}
+
+export interface ListTokensResponse {
+  tokens: TokenInfo[];
 }
 
 function createBasePingRequest(): PingRequest {
@@ -225,7 +297,7 @@ export const PingRequest: MessageFns<PingRequest> = {
 };
 
 function createBasePingResponse(): PingResponse {
-  return { pid: 0, version: "", home: "", startedMs: 0, host: "" };
+  return { pid: 0, version: "", home: "", startedMs: 0, host: "", mode: "", role: "" };
 }
 
 export const PingResponse: MessageFns<PingResponse> = {
@@ -244,6 +316,12 @@ export const PingResponse: MessageFns<PingResponse> = {
     }
     if (message.host !== "") {
       writer.uint32(42).string(message.host);
+    }
+    if (message.mode !== "") {
+      writer.uint32(50).string(message.mode);
+    }
+    if (message.role !== "") {
+      writer.uint32(58).string(message.role);
     }
     return writer;
   },
@@ -301,6 +379,22 @@ export const PingResponse: MessageFns<PingResponse> = {
             message.host = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.mode = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -324,6 +418,8 @@ export const PingResponse: MessageFns<PingResponse> = {
         ? globalThis.Number(object.started_ms)
         : 0,
       host: isSet(object.host) ? globalThis.String(object.host) : "",
+      mode: isSet(object.mode) ? globalThis.String(object.mode) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
     };
   },
 
@@ -344,6 +440,12 @@ export const PingResponse: MessageFns<PingResponse> = {
     if (message.host !== "") {
       obj.host = message.host;
     }
+    if (message.mode !== "") {
+      obj.mode = message.mode;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
     return obj;
   },
 
@@ -357,12 +459,14 @@ export const PingResponse: MessageFns<PingResponse> = {
     message.home = object.home ?? "";
     message.startedMs = object.startedMs ?? 0;
     message.host = object.host ?? "";
+    message.mode = object.mode ?? "";
+    message.role = object.role ?? "";
     return message;
   },
 };
 
 function createBaseStartRequest(): StartRequest {
-  return { apps: [], updateEnv: false };
+  return { apps: [], updateEnv: false, where: undefined };
 }
 
 export const StartRequest: MessageFns<StartRequest> = {
@@ -372,6 +476,9 @@ export const StartRequest: MessageFns<StartRequest> = {
     }
     if (message.updateEnv !== false) {
       writer.uint32(16).bool(message.updateEnv);
+    }
+    if (message.where !== undefined) {
+      HostSelector.encode(message.where, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -405,6 +512,14 @@ export const StartRequest: MessageFns<StartRequest> = {
             message.updateEnv = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.where = HostSelector.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -425,6 +540,7 @@ export const StartRequest: MessageFns<StartRequest> = {
         : isSet(object.update_env)
         ? globalThis.Boolean(object.update_env)
         : false,
+      where: isSet(object.where) ? HostSelector.fromJSON(object.where) : undefined,
     };
   },
 
@@ -436,6 +552,9 @@ export const StartRequest: MessageFns<StartRequest> = {
     if (message.updateEnv !== false) {
       obj.updateEnv = message.updateEnv;
     }
+    if (message.where !== undefined) {
+      obj.where = HostSelector.toJSON(message.where);
+    }
     return obj;
   },
 
@@ -446,12 +565,15 @@ export const StartRequest: MessageFns<StartRequest> = {
     const message = createBaseStartRequest();
     message.apps = object.apps?.map((e) => AppSpec.fromPartial(e)) || [];
     message.updateEnv = object.updateEnv ?? false;
+    message.where = (object.where !== undefined && object.where !== null)
+      ? HostSelector.fromPartial(object.where)
+      : undefined;
     return message;
   },
 };
 
 function createBaseAppResult(): AppResult {
-  return { app: "", appId: 0, ok: false, error: "", errorCode: "", message: "" };
+  return { app: "", appId: 0, ok: false, error: "", errorCode: "", message: "", host: "" };
 }
 
 export const AppResult: MessageFns<AppResult> = {
@@ -473,6 +595,9 @@ export const AppResult: MessageFns<AppResult> = {
     }
     if (message.message !== "") {
       writer.uint32(50).string(message.message);
+    }
+    if (message.host !== "") {
+      writer.uint32(58).string(message.host);
     }
     return writer;
   },
@@ -538,6 +663,14 @@ export const AppResult: MessageFns<AppResult> = {
             message.message = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -566,6 +699,7 @@ export const AppResult: MessageFns<AppResult> = {
         ? globalThis.String(object.error_code)
         : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
     };
   },
 
@@ -589,6 +723,9 @@ export const AppResult: MessageFns<AppResult> = {
     if (message.message !== "") {
       obj.message = message.message;
     }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
     return obj;
   },
 
@@ -603,6 +740,7 @@ export const AppResult: MessageFns<AppResult> = {
     message.error = object.error ?? "";
     message.errorCode = object.errorCode ?? "";
     message.message = object.message ?? "";
+    message.host = object.host ?? "";
     return message;
   },
 };
@@ -693,13 +831,16 @@ export const StartResponse: MessageFns<StartResponse> = {
 };
 
 function createBaseListRequest(): ListRequest {
-  return { fresh: false };
+  return { fresh: false, where: undefined };
 }
 
 export const ListRequest: MessageFns<ListRequest> = {
   encode(message: ListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.fresh !== false) {
       writer.uint32(8).bool(message.fresh);
+    }
+    if (message.where !== undefined) {
+      HostSelector.encode(message.where, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -725,6 +866,14 @@ export const ListRequest: MessageFns<ListRequest> = {
             message.fresh = reader.bool();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.where = HostSelector.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -738,13 +887,19 @@ export const ListRequest: MessageFns<ListRequest> = {
   },
 
   fromJSON(object: any): ListRequest {
-    return { fresh: isSet(object.fresh) ? globalThis.Boolean(object.fresh) : false };
+    return {
+      fresh: isSet(object.fresh) ? globalThis.Boolean(object.fresh) : false,
+      where: isSet(object.where) ? HostSelector.fromJSON(object.where) : undefined,
+    };
   },
 
   toJSON(message: ListRequest): unknown {
     const obj: any = {};
     if (message.fresh !== false) {
       obj.fresh = message.fresh;
+    }
+    if (message.where !== undefined) {
+      obj.where = HostSelector.toJSON(message.where);
     }
     return obj;
   },
@@ -755,6 +910,9 @@ export const ListRequest: MessageFns<ListRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListRequest>, I>>(object: I): ListRequest {
     const message = createBaseListRequest();
     message.fresh = object.fresh ?? false;
+    message.where = (object.where !== undefined && object.where !== null)
+      ? HostSelector.fromPartial(object.where)
+      : undefined;
     return message;
   },
 };
@@ -827,13 +985,16 @@ export const ListResponse: MessageFns<ListResponse> = {
 };
 
 function createBaseTargetRequest(): TargetRequest {
-  return { target: "" };
+  return { target: "", where: undefined };
 }
 
 export const TargetRequest: MessageFns<TargetRequest> = {
   encode(message: TargetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.target !== "") {
       writer.uint32(10).string(message.target);
+    }
+    if (message.where !== undefined) {
+      HostSelector.encode(message.where, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -859,6 +1020,14 @@ export const TargetRequest: MessageFns<TargetRequest> = {
             message.target = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.where = HostSelector.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -872,13 +1041,19 @@ export const TargetRequest: MessageFns<TargetRequest> = {
   },
 
   fromJSON(object: any): TargetRequest {
-    return { target: isSet(object.target) ? globalThis.String(object.target) : "" };
+    return {
+      target: isSet(object.target) ? globalThis.String(object.target) : "",
+      where: isSet(object.where) ? HostSelector.fromJSON(object.where) : undefined,
+    };
   },
 
   toJSON(message: TargetRequest): unknown {
     const obj: any = {};
     if (message.target !== "") {
       obj.target = message.target;
+    }
+    if (message.where !== undefined) {
+      obj.where = HostSelector.toJSON(message.where);
     }
     return obj;
   },
@@ -889,6 +1064,9 @@ export const TargetRequest: MessageFns<TargetRequest> = {
   fromPartial<I extends Exact<DeepPartial<TargetRequest>, I>>(object: I): TargetRequest {
     const message = createBaseTargetRequest();
     message.target = object.target ?? "";
+    message.where = (object.where !== undefined && object.where !== null)
+      ? HostSelector.fromPartial(object.where)
+      : undefined;
     return message;
   },
 };
@@ -1030,7 +1208,7 @@ export const ActionResponse: MessageFns<ActionResponse> = {
 };
 
 function createBaseScaleAppRequest(): ScaleAppRequest {
-  return { target: "", count: "" };
+  return { target: "", count: "", where: undefined };
 }
 
 export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
@@ -1040,6 +1218,9 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
     }
     if (message.count !== "") {
       writer.uint32(18).string(message.count);
+    }
+    if (message.where !== undefined) {
+      HostSelector.encode(message.where, writer.uint32(122).fork()).join();
     }
     return writer;
   },
@@ -1073,6 +1254,14 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
             message.count = reader.string();
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.where = HostSelector.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1089,6 +1278,7 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
     return {
       target: isSet(object.target) ? globalThis.String(object.target) : "",
       count: isSet(object.count) ? globalThis.String(object.count) : "",
+      where: isSet(object.where) ? HostSelector.fromJSON(object.where) : undefined,
     };
   },
 
@@ -1100,6 +1290,9 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
     if (message.count !== "") {
       obj.count = message.count;
     }
+    if (message.where !== undefined) {
+      obj.where = HostSelector.toJSON(message.where);
+    }
     return obj;
   },
 
@@ -1110,12 +1303,15 @@ export const ScaleAppRequest: MessageFns<ScaleAppRequest> = {
     const message = createBaseScaleAppRequest();
     message.target = object.target ?? "";
     message.count = object.count ?? "";
+    message.where = (object.where !== undefined && object.where !== null)
+      ? HostSelector.fromPartial(object.where)
+      : undefined;
     return message;
   },
 };
 
 function createBaseLogsRequest(): LogsRequest {
-  return { target: "", lines: 0, follow: false, stream: LogStream.LOG_STREAM_UNSPECIFIED };
+  return { target: "", lines: 0, follow: false, stream: LogStream.LOG_STREAM_UNSPECIFIED, where: undefined, grep: "" };
 }
 
 export const LogsRequest: MessageFns<LogsRequest> = {
@@ -1131,6 +1327,12 @@ export const LogsRequest: MessageFns<LogsRequest> = {
     }
     if (message.stream !== LogStream.LOG_STREAM_UNSPECIFIED) {
       writer.uint32(32).int32(logStreamToNumber(message.stream));
+    }
+    if (message.where !== undefined) {
+      HostSelector.encode(message.where, writer.uint32(122).fork()).join();
+    }
+    if (message.grep !== "") {
+      writer.uint32(42).string(message.grep);
     }
     return writer;
   },
@@ -1180,6 +1382,22 @@ export const LogsRequest: MessageFns<LogsRequest> = {
             message.stream = logStreamFromJSON(reader.int32());
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.where = HostSelector.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.grep = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1198,6 +1416,8 @@ export const LogsRequest: MessageFns<LogsRequest> = {
       lines: isSet(object.lines) ? globalThis.Number(object.lines) : 0,
       follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
       stream: isSet(object.stream) ? logStreamFromJSON(object.stream) : LogStream.LOG_STREAM_UNSPECIFIED,
+      where: isSet(object.where) ? HostSelector.fromJSON(object.where) : undefined,
+      grep: isSet(object.grep) ? globalThis.String(object.grep) : "",
     };
   },
 
@@ -1215,6 +1435,12 @@ export const LogsRequest: MessageFns<LogsRequest> = {
     if (message.stream !== LogStream.LOG_STREAM_UNSPECIFIED) {
       obj.stream = logStreamToJSON(message.stream);
     }
+    if (message.where !== undefined) {
+      obj.where = HostSelector.toJSON(message.where);
+    }
+    if (message.grep !== "") {
+      obj.grep = message.grep;
+    }
     return obj;
   },
 
@@ -1227,12 +1453,16 @@ export const LogsRequest: MessageFns<LogsRequest> = {
     message.lines = object.lines ?? 0;
     message.follow = object.follow ?? false;
     message.stream = object.stream ?? LogStream.LOG_STREAM_UNSPECIFIED;
+    message.where = (object.where !== undefined && object.where !== null)
+      ? HostSelector.fromPartial(object.where)
+      : undefined;
+    message.grep = object.grep ?? "";
     return message;
   },
 };
 
 function createBaseLogLine(): LogLine {
-  return { app: "", instance: 0, stream: LogStream.LOG_STREAM_UNSPECIFIED, line: "", timeMs: 0, host: "" };
+  return { app: "", instance: 0, stream: LogStream.LOG_STREAM_UNSPECIFIED, line: "", timeMs: 0, host: "", dropped: 0 };
 }
 
 export const LogLine: MessageFns<LogLine> = {
@@ -1254,6 +1484,9 @@ export const LogLine: MessageFns<LogLine> = {
     }
     if (message.host !== "") {
       writer.uint32(50).string(message.host);
+    }
+    if (message.dropped !== 0) {
+      writer.uint32(56).int64(message.dropped);
     }
     return writer;
   },
@@ -1319,6 +1552,14 @@ export const LogLine: MessageFns<LogLine> = {
             message.host = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 56) {
+              break;
+            }
+
+            message.dropped = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1343,6 +1584,7 @@ export const LogLine: MessageFns<LogLine> = {
         ? globalThis.Number(object.time_ms)
         : 0,
       host: isSet(object.host) ? globalThis.String(object.host) : "",
+      dropped: isSet(object.dropped) ? globalThis.Number(object.dropped) : 0,
     };
   },
 
@@ -1366,6 +1608,9 @@ export const LogLine: MessageFns<LogLine> = {
     if (message.host !== "") {
       obj.host = message.host;
     }
+    if (message.dropped !== 0) {
+      obj.dropped = Math.round(message.dropped);
+    }
     return obj;
   },
 
@@ -1380,16 +1625,20 @@ export const LogLine: MessageFns<LogLine> = {
     message.line = object.line ?? "";
     message.timeMs = object.timeMs ?? 0;
     message.host = object.host ?? "";
+    message.dropped = object.dropped ?? 0;
     return message;
   },
 };
 
 function createBaseSaveRequest(): SaveRequest {
-  return {};
+  return { where: undefined };
 }
 
 export const SaveRequest: MessageFns<SaveRequest> = {
-  encode(_: SaveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: SaveRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.where !== undefined) {
+      HostSelector.encode(message.where, writer.uint32(122).fork()).join();
+    }
     return writer;
   },
 
@@ -1406,6 +1655,14 @@ export const SaveRequest: MessageFns<SaveRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.where = HostSelector.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1418,26 +1675,32 @@ export const SaveRequest: MessageFns<SaveRequest> = {
     }
   },
 
-  fromJSON(_: any): SaveRequest {
-    return {};
+  fromJSON(object: any): SaveRequest {
+    return { where: isSet(object.where) ? HostSelector.fromJSON(object.where) : undefined };
   },
 
-  toJSON(_: SaveRequest): unknown {
+  toJSON(message: SaveRequest): unknown {
     const obj: any = {};
+    if (message.where !== undefined) {
+      obj.where = HostSelector.toJSON(message.where);
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<SaveRequest>, I>>(base?: I): SaveRequest {
     return SaveRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<SaveRequest>, I>>(_: I): SaveRequest {
+  fromPartial<I extends Exact<DeepPartial<SaveRequest>, I>>(object: I): SaveRequest {
     const message = createBaseSaveRequest();
+    message.where = (object.where !== undefined && object.where !== null)
+      ? HostSelector.fromPartial(object.where)
+      : undefined;
     return message;
   },
 };
 
 function createBaseSaveResponse(): SaveResponse {
-  return { path: "", apps: 0 };
+  return { path: "", apps: 0, results: [] };
 }
 
 export const SaveResponse: MessageFns<SaveResponse> = {
@@ -1447,6 +1710,9 @@ export const SaveResponse: MessageFns<SaveResponse> = {
     }
     if (message.apps !== 0) {
       writer.uint32(16).int32(message.apps);
+    }
+    for (const v of message.results) {
+      AppResult.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1480,6 +1746,14 @@ export const SaveResponse: MessageFns<SaveResponse> = {
             message.apps = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.results.push(AppResult.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1496,6 +1770,7 @@ export const SaveResponse: MessageFns<SaveResponse> = {
     return {
       path: isSet(object.path) ? globalThis.String(object.path) : "",
       apps: isSet(object.apps) ? globalThis.Number(object.apps) : 0,
+      results: globalThis.Array.isArray(object?.results) ? object.results.map((e: any) => AppResult.fromJSON(e)) : [],
     };
   },
 
@@ -1507,6 +1782,9 @@ export const SaveResponse: MessageFns<SaveResponse> = {
     if (message.apps !== 0) {
       obj.apps = Math.round(message.apps);
     }
+    if (message.results?.length) {
+      obj.results = message.results.map((e) => AppResult.toJSON(e));
+    }
     return obj;
   },
 
@@ -1517,16 +1795,20 @@ export const SaveResponse: MessageFns<SaveResponse> = {
     const message = createBaseSaveResponse();
     message.path = object.path ?? "";
     message.apps = object.apps ?? 0;
+    message.results = object.results?.map((e) => AppResult.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseResurrectRequest(): ResurrectRequest {
-  return {};
+  return { where: undefined };
 }
 
 export const ResurrectRequest: MessageFns<ResurrectRequest> = {
-  encode(_: ResurrectRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ResurrectRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.where !== undefined) {
+      HostSelector.encode(message.where, writer.uint32(122).fork()).join();
+    }
     return writer;
   },
 
@@ -1543,6 +1825,14 @@ export const ResurrectRequest: MessageFns<ResurrectRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.where = HostSelector.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1555,20 +1845,26 @@ export const ResurrectRequest: MessageFns<ResurrectRequest> = {
     }
   },
 
-  fromJSON(_: any): ResurrectRequest {
-    return {};
+  fromJSON(object: any): ResurrectRequest {
+    return { where: isSet(object.where) ? HostSelector.fromJSON(object.where) : undefined };
   },
 
-  toJSON(_: ResurrectRequest): unknown {
+  toJSON(message: ResurrectRequest): unknown {
     const obj: any = {};
+    if (message.where !== undefined) {
+      obj.where = HostSelector.toJSON(message.where);
+    }
     return obj;
   },
 
   create<I extends Exact<DeepPartial<ResurrectRequest>, I>>(base?: I): ResurrectRequest {
     return ResurrectRequest.fromPartial(base ?? ({} as any));
   },
-  fromPartial<I extends Exact<DeepPartial<ResurrectRequest>, I>>(_: I): ResurrectRequest {
+  fromPartial<I extends Exact<DeepPartial<ResurrectRequest>, I>>(object: I): ResurrectRequest {
     const message = createBaseResurrectRequest();
+    message.where = (object.where !== undefined && object.where !== null)
+      ? HostSelector.fromPartial(object.where)
+      : undefined;
     return message;
   },
 };
@@ -1698,9 +1994,693 @@ export const KillResponse: MessageFns<KillResponse> = {
   },
 };
 
+function createBaseHostsRequest(): HostsRequest {
+  return { where: undefined };
+}
+
+export const HostsRequest: MessageFns<HostsRequest> = {
+  encode(message: HostsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.where !== undefined) {
+      HostSelector.encode(message.where, writer.uint32(122).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.where = HostSelector.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostsRequest {
+    return { where: isSet(object.where) ? HostSelector.fromJSON(object.where) : undefined };
+  },
+
+  toJSON(message: HostsRequest): unknown {
+    const obj: any = {};
+    if (message.where !== undefined) {
+      obj.where = HostSelector.toJSON(message.where);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostsRequest>, I>>(base?: I): HostsRequest {
+    return HostsRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostsRequest>, I>>(object: I): HostsRequest {
+    const message = createBaseHostsRequest();
+    message.where = (object.where !== undefined && object.where !== null)
+      ? HostSelector.fromPartial(object.where)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseHostsResponse(): HostsResponse {
+  return { hosts: [] };
+}
+
+export const HostsResponse: MessageFns<HostsResponse> = {
+  encode(message: HostsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.hosts) {
+      HostInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): HostsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseHostsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.hosts.push(HostInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): HostsResponse {
+    return { hosts: globalThis.Array.isArray(object?.hosts) ? object.hosts.map((e: any) => HostInfo.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: HostsResponse): unknown {
+    const obj: any = {};
+    if (message.hosts?.length) {
+      obj.hosts = message.hosts.map((e) => HostInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<HostsResponse>, I>>(base?: I): HostsResponse {
+    return HostsResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<HostsResponse>, I>>(object: I): HostsResponse {
+    const message = createBaseHostsResponse();
+    message.hosts = object.hosts?.map((e) => HostInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTokenInfo(): TokenInfo {
+  return { id: "", role: "", name: "", createdMs: 0 };
+}
+
+export const TokenInfo: MessageFns<TokenInfo> = {
+  encode(message: TokenInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.role !== "") {
+      writer.uint32(18).string(message.role);
+    }
+    if (message.name !== "") {
+      writer.uint32(26).string(message.name);
+    }
+    if (message.createdMs !== 0) {
+      writer.uint32(32).int64(message.createdMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.createdMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenInfo {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      createdMs: isSet(object.createdMs)
+        ? globalThis.Number(object.createdMs)
+        : isSet(object.created_ms)
+        ? globalThis.Number(object.created_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: TokenInfo): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.createdMs !== 0) {
+      obj.createdMs = Math.round(message.createdMs);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<TokenInfo>, I>>(base?: I): TokenInfo {
+    return TokenInfo.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<TokenInfo>, I>>(object: I): TokenInfo {
+    const message = createBaseTokenInfo();
+    message.id = object.id ?? "";
+    message.role = object.role ?? "";
+    message.name = object.name ?? "";
+    message.createdMs = object.createdMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseCreateTokenRequest(): CreateTokenRequest {
+  return { role: "", name: "" };
+}
+
+export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
+  encode(message: CreateTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.role !== "") {
+      writer.uint32(10).string(message.role);
+    }
+    if (message.name !== "") {
+      writer.uint32(18).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.role = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateTokenRequest {
+    return {
+      role: isSet(object.role) ? globalThis.String(object.role) : "",
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+    };
+  },
+
+  toJSON(message: CreateTokenRequest): unknown {
+    const obj: any = {};
+    if (message.role !== "") {
+      obj.role = message.role;
+    }
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateTokenRequest>, I>>(base?: I): CreateTokenRequest {
+    return CreateTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateTokenRequest>, I>>(object: I): CreateTokenRequest {
+    const message = createBaseCreateTokenRequest();
+    message.role = object.role ?? "";
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBaseCreateTokenResponse(): CreateTokenResponse {
+  return { info: undefined, token: "" };
+}
+
+export const CreateTokenResponse: MessageFns<CreateTokenResponse> = {
+  encode(message: CreateTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      TokenInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    if (message.token !== "") {
+      writer.uint32(18).string(message.token);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): CreateTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCreateTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = TokenInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): CreateTokenResponse {
+    return {
+      info: isSet(object.info) ? TokenInfo.fromJSON(object.info) : undefined,
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+    };
+  },
+
+  toJSON(message: CreateTokenResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = TokenInfo.toJSON(message.info);
+    }
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<CreateTokenResponse>, I>>(base?: I): CreateTokenResponse {
+    return CreateTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<CreateTokenResponse>, I>>(object: I): CreateTokenResponse {
+    const message = createBaseCreateTokenResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? TokenInfo.fromPartial(object.info) : undefined;
+    message.token = object.token ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeTokenRequest(): RevokeTokenRequest {
+  return { id: "" };
+}
+
+export const RevokeTokenRequest: MessageFns<RevokeTokenRequest> = {
+  encode(message: RevokeTokenRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeTokenRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeTokenRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeTokenRequest {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: RevokeTokenRequest): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeTokenRequest>, I>>(base?: I): RevokeTokenRequest {
+    return RevokeTokenRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeTokenRequest>, I>>(object: I): RevokeTokenRequest {
+    const message = createBaseRevokeTokenRequest();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeTokenResponse(): RevokeTokenResponse {
+  return { info: undefined };
+}
+
+export const RevokeTokenResponse: MessageFns<RevokeTokenResponse> = {
+  encode(message: RevokeTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.info !== undefined) {
+      TokenInfo.encode(message.info, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.info = TokenInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RevokeTokenResponse {
+    return { info: isSet(object.info) ? TokenInfo.fromJSON(object.info) : undefined };
+  },
+
+  toJSON(message: RevokeTokenResponse): unknown {
+    const obj: any = {};
+    if (message.info !== undefined) {
+      obj.info = TokenInfo.toJSON(message.info);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<RevokeTokenResponse>, I>>(base?: I): RevokeTokenResponse {
+    return RevokeTokenResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<RevokeTokenResponse>, I>>(object: I): RevokeTokenResponse {
+    const message = createBaseRevokeTokenResponse();
+    message.info = (object.info !== undefined && object.info !== null) ? TokenInfo.fromPartial(object.info) : undefined;
+    return message;
+  },
+};
+
+function createBaseListTokensRequest(): ListTokensRequest {
+  return {};
+}
+
+export const ListTokensRequest: MessageFns<ListTokensRequest> = {
+  encode(_: ListTokensRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTokensRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTokensRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListTokensRequest {
+    return {};
+  },
+
+  toJSON(_: ListTokensRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListTokensRequest>, I>>(base?: I): ListTokensRequest {
+    return ListTokensRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListTokensRequest>, I>>(_: I): ListTokensRequest {
+    const message = createBaseListTokensRequest();
+    return message;
+  },
+};
+
+function createBaseListTokensResponse(): ListTokensResponse {
+  return { tokens: [] };
+}
+
+export const ListTokensResponse: MessageFns<ListTokensResponse> = {
+  encode(message: ListTokensResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tokens) {
+      TokenInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTokensResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTokensResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokens.push(TokenInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTokensResponse {
+    return {
+      tokens: globalThis.Array.isArray(object?.tokens) ? object.tokens.map((e: any) => TokenInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListTokensResponse): unknown {
+    const obj: any = {};
+    if (message.tokens?.length) {
+      obj.tokens = message.tokens.map((e) => TokenInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ListTokensResponse>, I>>(base?: I): ListTokensResponse {
+    return ListTokensResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListTokensResponse>, I>>(object: I): ListTokensResponse {
+    const message = createBaseListTokensResponse();
+    message.tokens = object.tokens?.map((e) => TokenInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 /**
  * The public service: what the CLI speaks, to the local daemon over its unix
- * socket today and to the controller over TCP.
+ * socket and to a controller over TCP. The local daemon is a controller with
+ * one host, itself. Requests that act on apps carry a HostSelector (`where`);
+ * the controller runs them on every selected host and answers per host.
  */
 export type FleetService = typeof FleetService;
 export const FleetService = {
@@ -1830,6 +2810,42 @@ export const FleetService = {
     responseSerialize: (value: KillResponse): Buffer => Buffer.from(KillResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): KillResponse => KillResponse.decode(value),
   },
+  hosts: {
+    path: "/fleet.v1.Fleet/Hosts" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: HostsRequest): Buffer => Buffer.from(HostsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): HostsRequest => HostsRequest.decode(value),
+    responseSerialize: (value: HostsResponse): Buffer => Buffer.from(HostsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HostsResponse => HostsResponse.decode(value),
+  },
+  createToken: {
+    path: "/fleet.v1.Fleet/CreateToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: CreateTokenRequest): Buffer => Buffer.from(CreateTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): CreateTokenRequest => CreateTokenRequest.decode(value),
+    responseSerialize: (value: CreateTokenResponse): Buffer => Buffer.from(CreateTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): CreateTokenResponse => CreateTokenResponse.decode(value),
+  },
+  revokeToken: {
+    path: "/fleet.v1.Fleet/RevokeToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RevokeTokenRequest): Buffer => Buffer.from(RevokeTokenRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RevokeTokenRequest => RevokeTokenRequest.decode(value),
+    responseSerialize: (value: RevokeTokenResponse): Buffer => Buffer.from(RevokeTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeTokenResponse => RevokeTokenResponse.decode(value),
+  },
+  listTokens: {
+    path: "/fleet.v1.Fleet/ListTokens" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListTokensRequest): Buffer => Buffer.from(ListTokensRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListTokensRequest => ListTokensRequest.decode(value),
+    responseSerialize: (value: ListTokensResponse): Buffer => Buffer.from(ListTokensResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListTokensResponse => ListTokensResponse.decode(value),
+  },
 } as const;
 
 export interface FleetServer extends UntypedServiceImplementation {
@@ -1847,6 +2863,10 @@ export interface FleetServer extends UntypedServiceImplementation {
   save: handleUnaryCall<SaveRequest, SaveResponse>;
   resurrect: handleUnaryCall<ResurrectRequest, ActionResponse>;
   kill: handleUnaryCall<KillRequest, KillResponse>;
+  hosts: handleUnaryCall<HostsRequest, HostsResponse>;
+  createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
+  revokeToken: handleUnaryCall<RevokeTokenRequest, RevokeTokenResponse>;
+  listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
 }
 
 export interface FleetClient extends Client {
@@ -2034,6 +3054,66 @@ export interface FleetClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: KillResponse) => void,
+  ): ClientUnaryCall;
+  hosts(
+    request: HostsRequest,
+    callback: (error: ServiceError | null, response: HostsResponse) => void,
+  ): ClientUnaryCall;
+  hosts(
+    request: HostsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HostsResponse) => void,
+  ): ClientUnaryCall;
+  hosts(
+    request: HostsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HostsResponse) => void,
+  ): ClientUnaryCall;
+  createToken(
+    request: CreateTokenRequest,
+    callback: (error: ServiceError | null, response: CreateTokenResponse) => void,
+  ): ClientUnaryCall;
+  createToken(
+    request: CreateTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: CreateTokenResponse) => void,
+  ): ClientUnaryCall;
+  createToken(
+    request: CreateTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: CreateTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: RevokeTokenRequest,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: RevokeTokenRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: RevokeTokenRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  listTokens(
+    request: ListTokensRequest,
+    callback: (error: ServiceError | null, response: ListTokensResponse) => void,
+  ): ClientUnaryCall;
+  listTokens(
+    request: ListTokensRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListTokensResponse) => void,
+  ): ClientUnaryCall;
+  listTokens(
+    request: ListTokensRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListTokensResponse) => void,
   ): ClientUnaryCall;
 }
 

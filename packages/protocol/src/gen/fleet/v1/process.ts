@@ -144,6 +144,14 @@ export interface AppInfo {
   runnerPid: number;
   runnerVersion: string;
   reloading: boolean;
+  host: string;
+  /** The host's `fleet agent --env`, applied over spec.env. */
+  hostEnv: { [key: string]: string };
+}
+
+export interface AppInfo_HostEnvEntry {
+  key: string;
+  value: string;
 }
 
 function createBaseInstanceEvent(): InstanceEvent {
@@ -658,7 +666,17 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
 };
 
 function createBaseAppInfo(): AppInfo {
-  return { appId: 0, spec: undefined, desired: "", instances: [], runnerPid: 0, runnerVersion: "", reloading: false };
+  return {
+    appId: 0,
+    spec: undefined,
+    desired: "",
+    instances: [],
+    runnerPid: 0,
+    runnerVersion: "",
+    reloading: false,
+    host: "",
+    hostEnv: {},
+  };
 }
 
 export const AppInfo: MessageFns<AppInfo> = {
@@ -684,6 +702,12 @@ export const AppInfo: MessageFns<AppInfo> = {
     if (message.reloading !== false) {
       writer.uint32(56).bool(message.reloading);
     }
+    if (message.host !== "") {
+      writer.uint32(66).string(message.host);
+    }
+    globalThis.Object.entries(message.hostEnv).forEach(([key, value]: [string, string]) => {
+      AppInfo_HostEnvEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
+    });
     return writer;
   },
 
@@ -756,6 +780,25 @@ export const AppInfo: MessageFns<AppInfo> = {
             message.reloading = reader.bool();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.host = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            const entry9 = AppInfo_HostEnvEntry.decode(reader, reader.uint32());
+            if (entry9.value !== undefined) {
+              message.hostEnv[entry9.key] = entry9.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -791,6 +834,34 @@ export const AppInfo: MessageFns<AppInfo> = {
         ? globalThis.String(object.runner_version)
         : "",
       reloading: isSet(object.reloading) ? globalThis.Boolean(object.reloading) : false,
+      host: isSet(object.host) ? globalThis.String(object.host) : "",
+      hostEnv: isObject(object.hostEnv)
+        ? (globalThis.Object.entries(object.hostEnv) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.host_env)
+        ? (globalThis.Object.entries(object.host_env) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -817,6 +888,18 @@ export const AppInfo: MessageFns<AppInfo> = {
     if (message.reloading !== false) {
       obj.reloading = message.reloading;
     }
+    if (message.host !== "") {
+      obj.host = message.host;
+    }
+    if (message.hostEnv) {
+      const entries = globalThis.Object.entries(message.hostEnv) as [string, string][];
+      if (entries.length > 0) {
+        obj.hostEnv = {};
+        entries.forEach(([k, v]) => {
+          obj.hostEnv[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -832,6 +915,101 @@ export const AppInfo: MessageFns<AppInfo> = {
     message.runnerPid = object.runnerPid ?? 0;
     message.runnerVersion = object.runnerVersion ?? "";
     message.reloading = object.reloading ?? false;
+    message.host = object.host ?? "";
+    message.hostEnv = (globalThis.Object.entries(object.hostEnv ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseAppInfo_HostEnvEntry(): AppInfo_HostEnvEntry {
+  return { key: "", value: "" };
+}
+
+export const AppInfo_HostEnvEntry: MessageFns<AppInfo_HostEnvEntry> = {
+  encode(message: AppInfo_HostEnvEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppInfo_HostEnvEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppInfo_HostEnvEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppInfo_HostEnvEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: AppInfo_HostEnvEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AppInfo_HostEnvEntry>, I>>(base?: I): AppInfo_HostEnvEntry {
+    return AppInfo_HostEnvEntry.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AppInfo_HostEnvEntry>, I>>(object: I): AppInfo_HostEnvEntry {
+    const message = createBaseAppInfo_HostEnvEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -861,6 +1039,10 @@ function longToNumber(int64: { toString(): string }): number {
     throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
   }
   return num;
+}
+
+function isObject(value: any): boolean {
+  return typeof value === "object" && value !== null;
 }
 
 function isSet(value: any): boolean {
