@@ -23,9 +23,9 @@ esbuild
     platform: 'node',
     target: 'node20',
     format: 'cjs',
-    // The daemon is spawned by path, never loaded into the CLI.
+    // The daemon and the controller are loaded by path, never bundled into the CLI.
     // import-module holds the one dynamic import(), which must be compiled by Node's own loader.
-    external: ['@fleet/agent', '@fleet/agent/*', '@fleet/cli/package.json', '@fleet/protocol/import-module'],
+    external: ['@fleet/agent', '@fleet/agent/*', '@fleet/controller', '@fleet/controller/*', '@fleet/cli/package.json', '@fleet/protocol/import-module'],
     // Smaller to read and deserialize; identifiers kept so stack traces stay readable.
     minifyWhitespace: true,
     minifySyntax: true,

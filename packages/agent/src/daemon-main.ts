@@ -1,21 +1,40 @@
-// The local daemon (`fleet agent`, or started by the CLI on first use): an agent
-// serving the Fleet service on FLEET_HOME/fleet.sock. Exiting it — a signal, a
-// crash, an upgrade — leaves every app running under its runner; the next
-// daemon re-adopts them. Only `fleet kill` stops the apps.
+// The local daemon (`fleet agent`, or started by the CLI on first use): an
+// agent and a controller in one process, serving the Fleet service on
+// FLEET_HOME/fleet.sock with one host, this one. With --controller it also
+// links the host to a fleet's controller. Exiting it — a signal, a crash, an
+// upgrade — leaves every app running under its runner; the next daemon
+// re-adopts them. Only `fleet kill` stops the apps.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { FleetService, FLEET_VERSION, fleetPaths, resolveHome } from '@fleet/protocol';
+import { createControllerService, HostRegistry, LogHub, localAuthorizer } from '@fleet/controller';
 import { AppRegistry } from './daemon/app-registry';
-import { createFleetService } from './daemon/fleet-service';
+import { createHostService } from './daemon/host-service';
+import { LocalHostLink } from './daemon/local-host-link';
 import { MetricsSampler } from './daemon/metrics-sampler';
 import { acquireLock } from './daemon/single-instance-lock';
 import { baseEnv } from './daemon/base-env';
+import { ControllerLink } from './link/controller-link';
+import { hostIdentity } from './link/host-identity';
+
+export interface ControllerTarget {
+  /** host:port */
+  address: string;
+  credentials: ChannelCredentials;
+  token?: string;
+}
 
 export interface DaemonOptions {
   home?: string;
   /** Log to stderr instead of FLEET_HOME/daemon.log (foreground `fleet agent`). */
   foreground?: boolean;
+  /** The host's name (default: the machine's short hostname). */
+  name?: string;
+  labels?: Record<string, string>;
+  /** Set in every app on this host, over the app's own env. */
+  hostEnv?: Record<string, string>;
+  controller?: ControllerTarget;
+  logBufferLines?: number;
 }
 
 export async function main(opts: DaemonOptions = {}): Promise<void> {
@@ -30,17 +49,30 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   const release = await acquireLock(home);
   if (!release) {
     log('another daemon already serves this FLEET_HOME; exiting');
-    if (opts.foreground) process.exitCode = 1;
+    if (opts.foreground) {
+      process.stderr.write(`fleet agent: a daemon already runs for ${home}\n  fix: stop it first with \`fleet agent stop\`-like means (kill $(cat ${paths.pidFile})); its apps keep running and the new agent adopts them\n`);
+      process.exitCode = 1;
+    }
     return;
   }
 
-  const registry = new AppRegistry({ paths, env: baseEnv(process.env), log });
+  const hostEnv = opts.hostEnv ?? {};
+  const identity = () => hostIdentity({ name: opts.name, labels: opts.labels, env: hostEnv });
+  const registry = new AppRegistry({ paths, env: baseEnv(process.env), hostEnv, log });
   const sampler = new MetricsSampler(() => registry.allPids(), Number(process.env.FLEET_SAMPLE_MS || 5000));
+  const host = createHostService({ registry, sampler, host: identity().name, hostEnv });
+  const startedMs = Date.now();
+
+  // The embedded controller: one host, this one, linked in-process.
+  const hosts = new HostRegistry();
+  hosts.attach(identity(), new LocalHostLink(host), 'local');
   const server = new Server();
   let exiting = false;
+  let link: ControllerLink | undefined;
   const exit = (code: number): void => {
     if (exiting) return;
     exiting = true;
+    link?.stop();
     sampler.stop();
     registry.detach();
     // Let in-flight replies (the `kill` answer) go out, but never hang on a stuck stream.
@@ -55,12 +87,17 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
 
   server.addService(
     FleetService,
-    createFleetService({
-      registry,
-      sampler,
-      home,
-      startedMs: Date.now(),
-      onKill: () => exit(0),
+    createControllerService({
+      registry: hosts,
+      logs: new LogHub(),
+      authorize: localAuthorizer,
+      mode: 'local',
+      ping: { pid: process.pid, version: FLEET_VERSION, home, startedMs, host: identity().name },
+      kill: async () => {
+        const stopped = await host.killAll();
+        setImmediate(() => exit(0));
+        return stopped;
+      },
     }),
   );
   process.on('SIGTERM', () => exit(0));
@@ -76,7 +113,20 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   );
   fs.chmodSync(paths.socket, 0o600);
   fs.writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
-  log(`fleet ${FLEET_VERSION} agent on ${os.hostname()} serving ${paths.socket}`);
+  log(`fleet ${FLEET_VERSION} agent ${identity().name} serving ${paths.socket}`);
+
+  if (opts.controller) {
+    link = new ControllerLink({
+      address: opts.controller.address,
+      credentials: opts.controller.credentials,
+      token: opts.controller.token,
+      identity,
+      host,
+      log,
+      logBufferLines: opts.logBufferLines,
+    });
+    link.start();
+  }
 }
 
 if (require.main === module) {

@@ -1,11 +1,20 @@
 // The daemon's Fleet service as promises. Every unary call has a deadline so a
 // hung daemon never hangs the CLI; calls that wait for apps to become ready
 // (start, restart, reload, ...) get a generous one.
-import { credentials, Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, type ChannelCredentials, Metadata, type CallOptions, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import {
   FleetClient,
   fromServiceError,
   type ActionResponse,
+  type CreateTokenRequest,
+  type CreateTokenResponse,
+  type HostsRequest,
+  type HostsResponse,
+  type ListTokensResponse,
+  type ResurrectRequest,
+  type RevokeTokenRequest,
+  type RevokeTokenResponse,
+  type SaveRequest,
   type DescribeResponse,
   type KillResponse,
   type ListRequest,
@@ -36,9 +45,13 @@ export interface FleetApi {
   scale(req: ScaleAppRequest): Promise<ActionResponse>;
   flush(req: TargetRequest): Promise<ActionResponse>;
   logs(req: LogsRequest): ClientReadableStream<LogLine>;
-  save(): Promise<SaveResponse>;
-  resurrect(): Promise<ActionResponse>;
+  save(req?: SaveRequest): Promise<SaveResponse>;
+  resurrect(req?: ResurrectRequest): Promise<ActionResponse>;
   kill(): Promise<KillResponse>;
+  hosts(req: HostsRequest): Promise<HostsResponse>;
+  createToken(req: CreateTokenRequest): Promise<CreateTokenResponse>;
+  revokeToken(req: RevokeTokenRequest): Promise<RevokeTokenResponse>;
+  listTokens(): Promise<ListTokensResponse>;
   close(): void;
 }
 
@@ -56,6 +69,15 @@ export function createRawClient(socketPath: string): FleetClient {
   });
 }
 
+/** A client for a controller over TCP: TLS (or plaintext where allowed) and a bearer token. */
+export function createControllerClient(address: string, creds: ChannelCredentials, serverName?: string): FleetClient {
+  return new FleetClient(address, creds, {
+    'grpc.initial_reconnect_backoff_ms': 200,
+    'grpc.max_reconnect_backoff_ms': 1000,
+    ...(serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {}),
+  });
+}
+
 type Unary<Req, Res> = (
   req: Req,
   metadata: Metadata,
@@ -63,17 +85,25 @@ type Unary<Req, Res> = (
   cb: (err: ServiceError | null, res: Res) => void,
 ) => unknown;
 
-function call<Req, Res>(client: FleetClient, method: Unary<Req, Res>, req: Req, deadlineMs: number): Promise<Res> {
+function metadataWith(token: string | undefined): Metadata {
+  const md = new Metadata();
+  if (token) md.set('authorization', `Bearer ${token}`);
+  return md;
+}
+
+function callWith<Req, Res>(client: FleetClient, method: Unary<Req, Res>, req: Req, deadlineMs: number, token?: string): Promise<Res> {
   return new Promise<Res>((resolve, reject) => {
-    method.call(client, req, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
+    method.call(client, req, metadataWith(token), { deadline: Date.now() + deadlineMs }, (err, res) => {
       if (err) reject(fromServiceError(err));
       else resolve(res);
     });
   });
 }
 
-export function wrapClient(client: FleetClient): FleetApi {
+export function wrapClient(client: FleetClient, token?: string): FleetApi {
   const c = client;
+  const call = <Req, Res>(cl: FleetClient, method: Unary<Req, Res>, req: Req, deadlineMs: number): Promise<Res> =>
+    callWith(cl, method, req, deadlineMs, token);
   return {
     ping: (deadlineMs = SHORT_DEADLINE_MS) => call(c, c.ping as Unary<object, PingResponse>, {}, deadlineMs),
     start: (req) => call(c, c.start as Unary<StartRequest, StartResponse>, req, LONG_DEADLINE_MS),
@@ -85,9 +115,13 @@ export function wrapClient(client: FleetClient): FleetApi {
     delete: (req) => call(c, c.delete as Unary<TargetRequest, ActionResponse>, req, LONG_DEADLINE_MS),
     scale: (req) => call(c, c.scale as Unary<ScaleAppRequest, ActionResponse>, req, LONG_DEADLINE_MS),
     flush: (req) => call(c, c.flush as Unary<TargetRequest, ActionResponse>, req, SHORT_DEADLINE_MS),
-    logs: (req) => c.logs(req),
-    save: () => call(c, c.save as Unary<object, SaveResponse>, {}, SHORT_DEADLINE_MS),
-    resurrect: () => call(c, c.resurrect as Unary<object, ActionResponse>, {}, LONG_DEADLINE_MS),
+    logs: (req) => c.logs(req, metadataWith(token)),
+    save: (req = {}) => call(c, c.save as Unary<SaveRequest, SaveResponse>, req, SHORT_DEADLINE_MS),
+    resurrect: (req = {}) => call(c, c.resurrect as Unary<ResurrectRequest, ActionResponse>, req, LONG_DEADLINE_MS),
+    hosts: (req) => call(c, c.hosts as Unary<HostsRequest, HostsResponse>, req, SHORT_DEADLINE_MS),
+    createToken: (req) => call(c, c.createToken as Unary<CreateTokenRequest, CreateTokenResponse>, req, SHORT_DEADLINE_MS),
+    revokeToken: (req) => call(c, c.revokeToken as Unary<RevokeTokenRequest, RevokeTokenResponse>, req, SHORT_DEADLINE_MS),
+    listTokens: () => call(c, c.listTokens as Unary<object, ListTokensResponse>, {}, SHORT_DEADLINE_MS),
     kill: () => call(c, c.kill as Unary<object, KillResponse>, {}, LONG_DEADLINE_MS),
     close: () => c.close(),
   };

@@ -1,9 +1,13 @@
 // What a command gets: injected streams and env (tests pass their own), the
 // colour decision, and the daemon connection, opened on demand and closed by main.
-import { FLEET_VERSION, resolveHome } from '@fleet/protocol';
-import type { FleetApi } from './client';
+import { clientCredentials, FLEET_VERSION, resolveHome, UnavailableError, type FleetError } from '@fleet/protocol';
+import { createControllerClient, wrapClient, type FleetApi } from './client';
+import { LOCAL_CONTEXT, readToken, resolveContext, type ContextEntry } from './contexts/context-store';
 import { connectIfRunning, ensureDaemon, type DaemonConnection, type LauncherDeps } from './daemon-launcher';
 import { makeColors, shouldColor, type Colors } from './format/color';
+
+/** A controller that does not answer a ping in this time is reported unreachable. */
+const CONTROLLER_PING_DEADLINE_MS = 5_000;
 
 export interface Output {
   write(chunk: string): unknown;
@@ -32,6 +36,10 @@ export class CommandContext {
   readonly errColors: Colors;
   /** Set by the command's action; main returns it. */
   exitCode = 0;
+  /** `--context NAME` of the command being run (over FLEET_CONTEXT and the saved choice). */
+  contextName?: string;
+  /** Connected to a controller (not the local daemon): output names hosts. */
+  remote = false;
   private readonly io: CliIo;
   private readonly open: FleetApi[] = [];
 
@@ -66,10 +74,42 @@ export class CommandContext {
     return this.io.onInterrupt(handler);
   }
 
-  /** The daemon, started first when none runs. */
+  /** The controller of the context in use, or else the local daemon, started first when none runs. */
   async connect(): Promise<FleetApi> {
+    const target = this.controllerTarget();
+    if (target) return this.connectController(target.name, target.entry);
     const conn = await ensureDaemon(this.home, { env: this.env, spawnDaemon: this.io.spawnDaemon });
     return this.adopt(conn).api;
+  }
+
+  /** The context's controller, or undefined for local mode. */
+  controllerTarget(): { name: string; entry: ContextEntry } | undefined {
+    const env = this.contextName ? { ...this.env, FLEET_CONTEXT: this.contextName } : this.env;
+    const r = resolveContext(this.home, env);
+    return r.entry && r.name !== LOCAL_CONTEXT ? { name: r.name, entry: r.entry } : undefined;
+  }
+
+  private async connectController(name: string, entry: ContextEntry): Promise<FleetApi> {
+    const token = readToken(entry, this.env);
+    const creds = clientCredentials({ ca: entry.tlsCa, insecure: entry.insecure, serverName: entry.serverName });
+    const api = wrapClient(createControllerClient(entry.controller, creds, entry.serverName), token);
+    this.open.push(api);
+    try {
+      const pong = await api.ping(CONTROLLER_PING_DEADLINE_MS);
+      this.remote = pong.mode !== 'local';
+    } catch (err) {
+      const e = err as FleetError;
+      if (e instanceof UnavailableError) {
+        throw new UnavailableError(`cannot reach controller ${name} at ${entry.controller}: ${e.message}`, {
+          hint: entry.insecure
+            ? 'check that the controller runs and listens there; if it serves TLS, drop --insecure and give --tls-ca (fleet context add)'
+            : 'check that the controller runs and listens there, and that --tls-ca matches its certificate (or --insecure if it serves plaintext)',
+          cause: err,
+        });
+      }
+      throw err;
+    }
+    return api;
   }
 
   /** The daemon when one runs; never starts one (kill, ping). */

@@ -7,6 +7,10 @@ import { CommandContext, type CliIo } from './context';
 import { reportError } from './exit-codes';
 import { registerAgent } from './commands/agent';
 import { registerConfig } from './commands/config-check';
+import { registerContext } from './commands/context';
+import { registerController } from './commands/controller';
+import { registerHosts } from './commands/hosts';
+import { registerToken } from './commands/token';
 import { registerDescribe } from './commands/describe';
 import { registerFlush } from './commands/flush';
 import { registerKill } from './commands/kill';
@@ -45,6 +49,10 @@ export function buildProgram(ctx: CommandContext): Command {
   registerKill(program, ctx);
   registerPing(program, ctx);
   registerAgent(program, ctx);
+  registerController(program, ctx);
+  registerHosts(program, ctx);
+  registerContext(program, ctx);
+  registerToken(program, ctx);
   addUsageHints(program, 'fleet');
   return program;
 }

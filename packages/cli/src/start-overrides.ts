@@ -2,8 +2,10 @@
 // reads. A flag that was not given sets nothing, so a config file's own value
 // stands unless the command line says otherwise.
 
+import type { HostFlags } from './host-options';
+
 /** The options commander hands to `start` (names as commander derives them). */
-export interface StartFlags {
+export interface StartFlags extends HostFlags {
   name?: string;
   instances?: number | 'max';
   env?: string;

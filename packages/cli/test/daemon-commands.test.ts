@@ -34,13 +34,14 @@ test('ls --json: one object per instance, exactly the documented keys', async ()
     uptimeMs: 120_000,
     execMode: 'cluster',
     createdMs: 1_700_000_000_000,
+    host: 'test-host',
   });
   // An app with no instance still shows, stopped.
   assert.deepEqual(
     { app: rows[2].app, instance: rows[2].instance, status: rows[2].status, execMode: rows[2].execMode },
     { app: 'worker', instance: null, status: 'stopped', execMode: 'fork' },
   );
-  assert.deepEqual(daemon.calls.find((c) => c.method === 'list')?.request, { fresh: false });
+  assert.deepEqual(daemon.calls.find((c) => c.method === 'list')?.request, { fresh: false, where: undefined });
 });
 
 test('ls: a table, no colour when stdout is not a TTY', async () => {
@@ -101,6 +102,7 @@ test('restart all with one failing app: partial failure exits 1', async () => {
     error: 'exited with code 1 before ready',
     errorCode: 'FAILED',
     message: '',
+    host: 'test-host',
   });
 });
 
@@ -108,27 +110,27 @@ test('delete and flush (all by default)', async () => {
   assert.equal((await fleet('delete', 'api')).stdout, '✓ api deleted\n');
   const f = await fleet('flush');
   assert.equal(f.code, EXIT_FAILED);
-  assert.deepEqual(daemon.calls.filter((c) => c.method === 'flush').at(-1)?.request, { target: 'all' });
+  assert.deepEqual(daemon.calls.filter((c) => c.method === 'flush').at(-1)?.request, { target: 'all', where: undefined });
 });
 
 test('scale sends the count as typed', async () => {
   const r = await fleet('scale', 'api', '+2');
   assert.equal(r.code, EXIT_OK);
   assert.equal(r.stdout, '✓ api scaled: 2 -> 4 instances\n');
-  assert.deepEqual(daemon.calls.filter((c) => c.method === 'scale').at(-1)?.request, { target: 'api', count: '+2' });
+  assert.deepEqual(daemon.calls.filter((c) => c.method === 'scale').at(-1)?.request, { target: 'api', count: '+2', where: undefined });
   await fleet('scale', 'api', '-1');
-  assert.deepEqual(daemon.calls.filter((c) => c.method === 'scale').at(-1)?.request, { target: 'api', count: '-1' });
+  assert.deepEqual(daemon.calls.filter((c) => c.method === 'scale').at(-1)?.request, { target: 'api', count: '-1', where: undefined });
 });
 
 test('ping --json: the daemon identity', async () => {
   const r = await fleet('ping', '--json');
   assert.equal(r.code, EXIT_OK);
   const pong = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(pong).sort(), ['home', 'host', 'pid', 'startedMs', 'version']);
+  assert.deepEqual(Object.keys(pong).sort(), ['home', 'host', 'mode', 'pid', 'role', 'startedMs', 'version']);
   assert.equal(pong.version, FLEET_VERSION);
   assert.equal(pong.home, daemon.home);
   const h = await fleet('ping');
-  assert.match(h.stdout, /^pong: fleet .*, pid \d+, home .*, host test-host, up 5s\n$/);
+  assert.match(h.stdout, /^pong: fleet .* local, pid \d+, home .*, host test-host, up 5s\n$/);
 });
 
 test('save and resurrect', async () => {
@@ -148,6 +150,8 @@ test('logs: app#instance | line, err lines marked; --json one object a line', as
     lines: 5,
     follow: false,
     stream: 'LOG_STREAM_ERR',
+    where: undefined,
+    grep: '',
   });
   const j = await fleet('logs', '--json');
   const lines = j.stdout.trim().split('\n').map((l) => JSON.parse(l));
@@ -157,6 +161,8 @@ test('logs: app#instance | line, err lines marked; --json one object a line', as
     lines: 15,
     follow: false,
     stream: 'LOG_STREAM_UNSPECIFIED',
+    where: undefined,
+    grep: '',
   });
 });
 

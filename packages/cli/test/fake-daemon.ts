@@ -86,6 +86,8 @@ export const APPS: AppInfo[] = [
     runnerPid: 4000,
     runnerVersion: FLEET_VERSION,
     reloading: false,
+    host: 'test-host',
+    hostEnv: {},
     instances: [0, 1].map((i) => ({
       app: 'api',
       appId: 0,
@@ -120,17 +122,19 @@ export const APPS: AppInfo[] = [
     runnerPid: 0,
     runnerVersion: '',
     reloading: false,
+    host: 'test-host',
+    hostEnv: {},
     instances: [],
   },
 ];
 
 const LINES: LogLine[] = [
-  { app: 'api', instance: 0, stream: LogStream.LOG_STREAM_OUT, line: 'listening on 3000', timeMs: 1, host: '' },
-  { app: 'api', instance: 1, stream: LogStream.LOG_STREAM_ERR, line: 'warning: slow', timeMs: 2, host: '' },
+  { app: 'api', instance: 0, stream: LogStream.LOG_STREAM_OUT, line: 'listening on 3000', timeMs: 1, host: '', dropped: 0 },
+  { app: 'api', instance: 1, stream: LogStream.LOG_STREAM_ERR, line: 'warning: slow', timeMs: 2, host: '', dropped: 0 },
 ];
 
 function result(app: string, ok = true, error = ''): AppResult {
-  return { app, appId: app === 'api' ? 0 : 1, ok, error, errorCode: ok ? '' : 'FAILED', message: '' };
+  return { app, appId: app === 'api' ? 0 : 1, ok, error, errorCode: ok ? '' : 'FAILED', message: '', host: 'test-host' };
 }
 
 function target(name: string): AppInfo[] {
@@ -160,7 +164,7 @@ export async function startFakeDaemon(dir?: string): Promise<FakeDaemon> {
   });
 
   const impl: FleetServer = {
-    ping: unary('ping', () => ({ pid: process.pid, version: FLEET_VERSION, home, startedMs: Date.now() - 5000, host: 'test-host' })),
+    ping: unary('ping', () => ({ pid: process.pid, version: FLEET_VERSION, home, startedMs: Date.now() - 5000, host: 'test-host', mode: 'local', role: 'operator' })),
     start: unary('start', (req: { apps: AppSpec[] }) => ({
       results: req.apps.map((a) => result(a.name)),
       apps: APPS.filter((a) => req.apps.some((s) => s.name === a.spec?.name)),
@@ -173,13 +177,21 @@ export async function startFakeDaemon(dir?: string): Promise<FakeDaemon> {
     delete: unary('delete', (req: { target: string }) => act(req.target)),
     scale: unary('scale', (req: { target: string }) => ({ results: [{ ...result(req.target), message: '2 -> 4 instances' }] })),
     flush: unary('flush', (req: { target: string }) => act(req.target)),
-    save: unary('save', () => ({ path: path.join(home, 'dump.json'), apps: 2 })),
+    save: unary('save', () => ({ path: path.join(home, 'dump.json'), apps: 2, results: [] })),
     resurrect: unary('resurrect', () => ({ results: [result('api')] })),
     kill: unary('kill', () => {
       // Like the daemon: answer, then go away.
       setTimeout(() => server?.forceShutdown(), 20);
       return { stoppedApps: 2 };
     }),
+    hosts: unary('hosts', () => ({ hosts: [] })),
+    createToken: unary('createToken', () => {
+      throw new NotFoundError('no tokens here');
+    }),
+    revokeToken: unary('revokeToken', () => {
+      throw new NotFoundError('no tokens here');
+    }),
+    listTokens: unary('listTokens', () => ({ tokens: [] })),
     logs: (call) => {
       calls.push({ method: 'logs', request: call.request });
       for (const l of LINES) call.write(l);

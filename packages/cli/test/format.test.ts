@@ -111,6 +111,8 @@ function app(appId: number, name: string, instances: InstanceInfo[], execMode = 
     runnerPid: 0,
     runnerVersion: '',
     reloading: false,
+    host: '',
+    hostEnv: {},
   };
 }
 
@@ -125,7 +127,7 @@ test('process rows: one per instance, a stopped row for an app without instances
     ],
   );
   assert.deepEqual(Object.keys(rows[1]).sort(), [
-    'app', 'appId', 'cpuPercent', 'createdMs', 'execMode', 'instance', 'memoryBytes', 'pid', 'restarts', 'status', 'uptimeMs',
+    'app', 'appId', 'cpuPercent', 'createdMs', 'execMode', 'host', 'instance', 'memoryBytes', 'pid', 'restarts', 'status', 'uptimeMs',
   ]);
   const table = renderProcessTable(rows, plain);
   assert.match(table, /^id\s+name\s+mode\s+#\s+pid\s+status\s+restarts\s+uptime\s+cpu\s+mem$/m);
@@ -137,8 +139,8 @@ test('process rows: one per instance, a stopped row for an app without instances
 test('results: successes on out, failures on err', () => {
   const r = renderResults(
     [
-      { app: 'api', appId: 0, ok: true, error: '', errorCode: '', message: '' },
-      { app: 'web', appId: 1, ok: false, error: 'did not become ready in 3s', errorCode: 'FAILED', message: '' },
+      { app: 'api', appId: 0, ok: true, error: '', errorCode: '', message: '', host: '' },
+      { app: 'web', appId: 1, ok: false, error: 'did not become ready in 3s', errorCode: 'FAILED', message: '', host: '' },
     ],
     'restarted',
     plain,
@@ -148,15 +150,16 @@ test('results: successes on out, failures on err', () => {
   assert.equal(r.failed, 1);
 });
 
-test('log lines: app#instance | line, err marked, host only when not this one', () => {
-  const line = { app: 'api', instance: 2, stream: LogStream.LOG_STREAM_OUT, line: 'hello', timeMs: 1, host: 'web1' };
-  assert.equal(renderLogLine(line, plain, 'web1'), 'api#2 | hello\n');
-  assert.equal(renderLogLine(line, plain, 'laptop'), 'web1:api#2 | hello\n');
+test('log lines: app#instance | line, err marked, host/ prefix from a fleet, drop notices', () => {
+  const line = { app: 'api', instance: 2, stream: LogStream.LOG_STREAM_OUT, line: 'hello', timeMs: 1, host: 'web1', dropped: 0 };
+  assert.equal(renderLogLine(line, plain), 'api#2 | hello\n');
+  assert.equal(renderLogLine(line, plain, true), 'web1/api#2 | hello\n');
+  assert.equal(renderLogLine({ ...line, app: '', dropped: 7, line: '[fleet] 7 lines dropped' }, plain, true), 'web1 | [fleet] 7 lines dropped\n');
   assert.equal(renderLogLine({ ...line, stream: LogStream.LOG_STREAM_ERR, host: '' }, plain), 'api#2 err | hello\n');
 });
 
 test('results: a daemon message shows when it adds something', () => {
-  const base = { app: 'api', appId: 0, ok: true, error: '', errorCode: '', message: 'reloaded' };
+  const base = { app: 'api', appId: 0, ok: true, error: '', errorCode: '', message: 'reloaded', host: '' };
   assert.equal(renderResults([base], 'reloaded', plain).out, '✓ api reloaded\n');
   assert.equal(renderResults([{ ...base, message: 'flushed' }], 'logs flushed', plain).out, '✓ api logs flushed\n');
   assert.equal(renderResults([{ ...base, message: 'already online' }], 'started', plain).out, '✓ api started: already online\n');

@@ -7,7 +7,8 @@ export type FleetErrorCode =
   | 'BAD_INPUT' // invalid config, flag or argument
   | 'CONFLICT' // already exists, or another operation on the app is under way
   | 'FAILED' // the operation ran and failed (start/reload did not become ready)
-  | 'UNAVAILABLE'; // the daemon, runner or controller cannot be reached
+  | 'UNAVAILABLE' // the daemon, runner or controller cannot be reached
+  | 'DENIED'; // no token, an unknown or revoked token, or a role that may not run the call
 
 export interface FleetErrorOptions {
   hint?: string;
@@ -62,6 +63,12 @@ export class UnavailableError extends FleetError {
   }
 }
 
+export class DeniedError extends FleetError {
+  constructor(message: string, options?: FleetErrorOptions) {
+    super('DENIED', message, options);
+  }
+}
+
 /** Builds the error class matching a code received from a peer. */
 export function errorFromCode(code: string, message: string, options?: FleetErrorOptions): FleetError {
   switch (code) {
@@ -73,6 +80,8 @@ export function errorFromCode(code: string, message: string, options?: FleetErro
       return new ConflictError(message, options);
     case 'UNAVAILABLE':
       return new UnavailableError(message, options);
+    case 'DENIED':
+      return new DeniedError(message, options);
     default:
       return new OperationFailedError(message, options);
   }

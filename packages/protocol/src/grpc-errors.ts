@@ -8,6 +8,7 @@ const STATUS_OF: Record<FleetErrorCode, status> = {
   CONFLICT: status.FAILED_PRECONDITION,
   FAILED: status.ABORTED,
   UNAVAILABLE: status.UNAVAILABLE,
+  DENIED: status.PERMISSION_DENIED,
 };
 
 /** Turns any thrown value into the error a gRPC handler passes to its callback. */

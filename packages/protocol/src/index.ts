@@ -18,5 +18,8 @@ export * from './fleet-home';
 export { RUNNER_PROTOCOL_VERSION, LineDecoder } from './runner-protocol';
 export { FLEET_VERSION } from './version';
 export * from './link-protocol';
+export * from './host-calls';
+export * from './host-selector';
+export * from './transport';
 // The config compiler is its own entry point (@fleet/protocol/config): it pulls in
 // yaml, json5 and cron-parser, which every `fleet ls` would otherwise load.

@@ -51,6 +51,8 @@ export interface RegistryOptions {
   paths: FleetPaths;
   /** Base env handed to runners (and so to apps, under their config env). */
   env: NodeJS.ProcessEnv;
+  /** `fleet agent --env KEY=VAL`: set in every app on this host, over the app's own env. */
+  hostEnv?: Record<string, string>;
   log: (msg: string) => void;
 }
 
@@ -97,7 +99,12 @@ export class AppRegistry {
           record = { id: this.nextId++, spec, desired: state.desired === 'stopped' ? 'stopped' : 'online' };
           this.apps.set(spec.name, record);
         }
-        record.spec = spec;
+        // The state file holds the user's spec; the runner's carries the host env merged in.
+        const wanted = this.runnerSpec(record);
+        if (JSON.stringify(AppSpec.toJSON(wanted)) !== JSON.stringify(AppSpec.toJSON(spec))) {
+          // The host env changed while no agent ran: later launches get the new one.
+          await client.request({ update: { spec: wanted } }).catch(() => undefined);
+        }
         this.attach(record, client);
         this.opts.log(`adopted runner of ${spec.name} (pid ${state.runnerPid}, ${state.instances.length} instances)`);
       }),
@@ -187,7 +194,7 @@ export class AppRegistry {
     existing.desired = 'online';
     this.persist();
     return this.act(existing, wasOnline ? 'reloaded with its new config' : 'started', async (client) => {
-      await client.request({ update: { spec } });
+      await client.request({ update: { spec: this.runnerSpec(existing) } });
       await client.request(wasOnline ? { reload: {} } : { start: {} });
     });
   }
@@ -325,6 +332,13 @@ export class AppRegistry {
 
   // ---- runners --------------------------------------------------------------
 
+  /** What the runner runs: the app's spec with the host's env over its own. */
+  private runnerSpec(record: AppRecord): AppSpec {
+    const hostEnv = this.opts.hostEnv ?? {};
+    if (Object.keys(hostEnv).length === 0) return record.spec;
+    return { ...record.spec, env: { ...record.spec.env, ...hostEnv } };
+  }
+
   private async ensureRunner(record: AppRecord): Promise<RunnerClient> {
     if (record.client?.isOpen) return record.client;
     if (record.connecting) return record.connecting;
@@ -333,13 +347,13 @@ export class AppRegistry {
       try {
         // A runner may already be up (started by a previous agent): adopt it.
         const client = await RunnerClient.connect(socketPath, record.spec.name, 1000);
-        await client.request({ update: { spec: record.spec } });
+        await client.request({ update: { spec: this.runnerSpec(record) } });
         this.attach(record, client);
         return client;
       } catch {
         // none: start one below
       }
-      launchRunner({ spec: record.spec, desired: 'stopped', runDir: this.opts.paths.runDir, env: this.opts.env });
+      launchRunner({ spec: this.runnerSpec(record), desired: 'stopped', runDir: this.opts.paths.runDir, env: this.opts.env });
       const client = await this.waitForRunner(socketPath, record.spec.name);
       this.attach(record, client);
       return client;
@@ -435,14 +449,14 @@ export class AppRegistry {
   }
 
   private result(r: AppRecord, ok: boolean, message: string): AppResult {
-    return { app: r.spec.name, appId: r.id, ok, error: '', errorCode: '', message };
+    return { app: r.spec.name, appId: r.id, ok, error: '', errorCode: '', message, host: '' };
   }
 
   private failure(r: AppRecord, err: unknown): AppResult {
     const e = err as Error;
     const code = err instanceof FleetError ? err.code : 'FAILED';
     const hint = err instanceof FleetError && err.hint ? err.hint : '';
-    return { app: r.spec.name, appId: r.id, ok: false, error: e.message, errorCode: code, message: hint };
+    return { app: r.spec.name, appId: r.id, ok: false, error: e.message, errorCode: code, message: hint, host: '' };
   }
 
   private info(r: AppRecord): AppInfo {
@@ -462,6 +476,8 @@ export class AppRegistry {
       runnerPid: state?.runnerPid ?? 0,
       runnerVersion: state?.runnerVersion ?? '',
       reloading: state?.reloading ?? false,
+      host: '',
+      hostEnv: {},
     };
   }
 

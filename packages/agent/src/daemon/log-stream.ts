@@ -52,6 +52,7 @@ export async function streamLogs(
     line,
     timeMs: Date.now(),
     host: req.host,
+    dropped: 0,
   });
   if (req.follow) {
     // backlog + follow in one reader: no line written in between is lost or repeated.

@@ -12,10 +12,10 @@ export function reportResults(ctx: CommandContext, results: AppResult[], verb: s
   } else if (results.length === 0) {
     ctx.err('no apps matched\n');
   } else {
-    const lines = renderResults(results, verb, ctx.colors);
+    const lines = renderResults(results, verb, ctx.colors, ctx.remote);
     ctx.out(lines.out);
     // Failures on stderr, coloured for stderr's terminal.
-    ctx.err(renderResults(results.filter((r) => !r.ok), verb, ctx.errColors).err);
+    ctx.err(renderResults(results.filter((r) => !r.ok), verb, ctx.errColors, ctx.remote).err);
   }
   return failed ? EXIT_FAILED : EXIT_OK;
 }

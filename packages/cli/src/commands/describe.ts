@@ -3,6 +3,7 @@
 // into tickets and chat.
 import type { Command } from 'commander';
 import type { AppInfo, InstanceInfo } from '@fleet/protocol';
+import { addHostOptions, whereOf, type HostFlags } from '../host-options';
 import type { CommandContext } from '../context';
 import { EXIT_OK } from '../exit-codes';
 import { renderFields, specFields } from '../format/app-spec';
@@ -18,7 +19,7 @@ import { renderTable } from '../format/table';
 /** Events shown per instance in human output; --json gives all the daemon keeps. */
 const RECENT_EVENTS = 10;
 
-export interface DescribeFlags {
+export interface DescribeFlags extends HostFlags {
   json?: boolean;
 }
 
@@ -105,8 +106,9 @@ function indent(text: string): string {
 }
 
 export async function describe(ctx: CommandContext, target: string, flags: DescribeFlags): Promise<number> {
+  const where = whereOf(ctx, flags);
   const api = await ctx.connect();
-  const { apps } = await api.describe({ target });
+  const { apps } = await api.describe({ target, where });
   if (flags.json) {
     ctx.json(apps.map(describeJson));
   } else {
@@ -116,8 +118,7 @@ export async function describe(ctx: CommandContext, target: string, flags: Descr
 }
 
 export function registerDescribe(program: Command, ctx: CommandContext): void {
-  program
-    .command('describe')
+  addHostOptions(program.command('describe'))
     .alias('show')
     .description('show an app: its settings, instances and recent events (env values masked)')
     .argument('<app>', 'app name or id')

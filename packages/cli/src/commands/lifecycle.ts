@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import type { ActionResponse, TargetRequest } from '@fleet/protocol';
 import type { FleetApi } from '../client';
+import { addHostOptions, whereOf, type HostFlags } from '../host-options';
 import type { CommandContext } from '../context';
 import { reportResults } from './action-output';
 
@@ -24,7 +25,7 @@ const ACTIONS: Record<LifecycleAction, ActionDef> = {
   delete: { verb: 'deleted', description: 'stop apps and remove them from the list', call: (a, r) => a.delete(r) },
 };
 
-export interface LifecycleFlags {
+export interface LifecycleFlags extends HostFlags {
   json?: boolean;
 }
 
@@ -35,15 +36,15 @@ export async function lifecycle(
   flags: LifecycleFlags,
 ): Promise<number> {
   const def = ACTIONS[action];
+  const where = whereOf(ctx, flags);
   const api = await ctx.connect();
-  const res = await def.call(api, { target });
+  const res = await def.call(api, { target, where });
   return reportResults(ctx, res.results, def.verb, flags.json === true);
 }
 
 export function registerLifecycle(program: Command, ctx: CommandContext): void {
   for (const action of Object.keys(ACTIONS) as LifecycleAction[]) {
-    const cmd = program
-      .command(action)
+    const cmd = addHostOptions(program.command(action))
       .description(ACTIONS[action].description)
       .argument('<name|id|all>', 'app name, app id, or all')
       .option('--json', 'machine output: {results: [...]}')

@@ -7,11 +7,13 @@ import { EXIT_OK } from '../exit-codes';
 import { formatDuration } from '../format/duration';
 
 export interface PingFlags {
+  context?: string;
   json?: boolean;
 }
 
 export async function ping(ctx: CommandContext, flags: PingFlags, now: () => number = Date.now): Promise<number> {
-  const conn = await ctx.connectIfRunning();
+  if (flags.context) ctx.contextName = flags.context;
+  const conn = ctx.controllerTarget() ? { pong: await (await ctx.connect()).ping() } : await ctx.connectIfRunning();
   if (!conn) {
     throw new UnavailableError(`no daemon running on ${fleetPaths(ctx.home).socket}`, {
       hint: 'any command starts it (fleet ls), or run it in the foreground with: fleet agent',
@@ -19,10 +21,10 @@ export async function ping(ctx: CommandContext, flags: PingFlags, now: () => num
   }
   const p = conn.pong;
   if (flags.json) {
-    ctx.json({ pid: p.pid, version: p.version, home: p.home, startedMs: p.startedMs, host: p.host });
+    ctx.json({ pid: p.pid, version: p.version, home: p.home, startedMs: p.startedMs, host: p.host, mode: p.mode, role: p.role });
   } else {
     const up = p.startedMs ? `, up ${formatDuration(now() - p.startedMs)}` : '';
-    ctx.out(`pong: fleet ${p.version}, pid ${p.pid}, home ${p.home}${p.host ? `, host ${p.host}` : ''}${up}\n`);
+    ctx.out(`pong: fleet ${p.version} ${p.mode || 'local'}, pid ${p.pid}, home ${p.home}${p.host ? `, host ${p.host}` : ''}${up}${p.mode === 'controller' ? `, as ${p.role}` : ''}\n`);
   }
   return EXIT_OK;
 }
@@ -31,7 +33,8 @@ export function registerPing(program: Command, ctx: CommandContext): void {
   program
     .command('ping')
     .description('check that the daemon answers (does not start it)')
-    .option('--json', 'machine output: {pid, version, home, startedMs, host}')
+    .option('--context <name>', 'ping this controller instead of the local daemon')
+    .option('--json', 'machine output: {pid, version, home, startedMs, host, mode, role}')
     .action(async (flags: PingFlags) => {
       ctx.exitCode = await ping(ctx, flags);
     });

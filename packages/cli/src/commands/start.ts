@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { fleetPaths } from '@fleet/protocol';
 import { compileFromFlags, isConfigFile, loadConfigFile, type Compiled } from '../config-loader';
 import type { CommandContext } from '../context';
+import { addHostOptions, whereOf } from '../host-options';
 import { EXIT_FAILED, EXIT_OK } from '../exit-codes';
 import { collectList, parseCount, parseInstances, parseMs, parseSize } from '../flag-parsers';
 import { processRows, renderProcessTable } from '../format/process-rows';
@@ -40,6 +41,11 @@ export async function compileStart(ctx: CommandContext, target: string, args: st
  */
 async function registeredApp(ctx: CommandContext, target: string): Promise<boolean> {
   if (isConfigFile(target) || fs.existsSync(path.resolve(ctx.cwd, target))) return false;
+  if (ctx.controllerTarget()) {
+    const api = await ctx.connect();
+    const { apps } = await api.list({ fresh: false, where: undefined });
+    return apps.some((a) => a.spec?.name === target);
+  }
   const conn = await ctx.connectIfRunning();
   if (conn) {
     const { apps } = await conn.api.list({ fresh: false });
@@ -57,13 +63,14 @@ async function registeredApp(ctx: CommandContext, target: string): Promise<boole
 }
 
 export async function start(ctx: CommandContext, target: string, args: string[], flags: StartFlags): Promise<number> {
-  if (await registeredApp(ctx, target)) return lifecycle(ctx, 'restart', target, { json: flags.json });
+  const where = whereOf(ctx, flags);
+  if (await registeredApp(ctx, target)) return lifecycle(ctx, 'restart', target, { json: flags.json, hosts: flags.hosts, selector: flags.selector });
   const { specs, warnings } = await compileStart(ctx, target, args, flags);
   for (const w of warnings) ctx.warn(w);
 
   const api = await ctx.connect();
-  const res = await api.start({ apps: specs, updateEnv: flags.updateEnv === true });
-  const apps = res.apps.length > 0 ? res.apps : (await api.list({ fresh: false })).apps;
+  const res = await api.start({ apps: specs, updateEnv: flags.updateEnv === true, where });
+  const apps = res.apps.length > 0 ? res.apps : (await api.list({ fresh: false, where })).apps;
   const names = new Set(specs.map((s) => s.name));
   const rows = processRows(apps.filter((a) => names.has(a.spec?.name ?? '')));
   const failed = res.results.some((r) => !r.ok);
@@ -71,17 +78,16 @@ export async function start(ctx: CommandContext, target: string, args: string[],
   if (flags.json) {
     ctx.json({ results: res.results, processes: rows, warnings });
   } else {
-    const lines = renderResults(res.results, 'started', ctx.colors);
+    const lines = renderResults(res.results, 'started', ctx.colors, ctx.remote);
     ctx.out(lines.out);
-    ctx.err(renderResults(res.results.filter((r) => !r.ok), 'started', ctx.errColors).err);
-    if (rows.length > 0) ctx.out(renderProcessTable(rows, ctx.colors));
+    ctx.err(renderResults(res.results.filter((r) => !r.ok), 'started', ctx.errColors, ctx.remote).err);
+    if (rows.length > 0) ctx.out(renderProcessTable(rows, ctx.colors, { showHost: ctx.remote }));
   }
   return failed ? EXIT_FAILED : EXIT_OK;
 }
 
 export function registerStart(program: Command, ctx: CommandContext): void {
-  program
-    .command('start')
+  addHostOptions(program.command('start'))
     .description('start a script, or every app of a config file (PM2 ecosystem files work as they are)')
     .argument('<script|config>', 'a script, a program on PATH, or a config file (.js, .cjs, .mjs, .json, .yaml)')
     .argument('[args...]', 'arguments for the app, after --')

@@ -17,9 +17,11 @@ export function logLineJson(l: LogLine): LogLineJson {
   return { app: l.app, instance: l.instance, stream: streamWord(l.stream), line: l.line, timeMs: l.timeMs, host: l.host };
 }
 
-/** `localHost`: lines from this machine get no host prefix; it is noise in local mode. */
-export function renderLogLine(l: LogLine, colors: Colors, localHost = ''): string {
-  const who = `${l.host && l.host !== localHost ? `${l.host}:` : ''}${l.app}#${l.instance}`;
+/** `host/app#instance`; the host only when the lines come from a fleet (noise in local mode). */
+export function renderLogLine(l: LogLine, colors: Colors, showHost = false): string {
+  // A drop notice is about a host (or this reader), not an instance.
+  if (l.dropped > 0) return `${colors.yellow(`${l.host || 'fleet'} |`)} ${l.line}\n`;
+  const who = `${showHost && l.host ? `${l.host}/` : ''}${l.app}#${l.instance}`;
   if (streamWord(l.stream) === 'err') return `${colors.red(`${who} err |`)} ${l.line}\n`;
   return `${colors.cyan(`${who} |`)} ${l.line}\n`;
 }

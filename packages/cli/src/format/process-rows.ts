@@ -24,11 +24,13 @@ export interface ProcessRow {
   uptimeMs: number;
   execMode: ExecModeWord;
   createdMs: number;
+  /** The host running it (the machine's name in local mode). */
+  host: string;
 }
 
 export function processRows(apps: AppInfo[]): ProcessRow[] {
   const rows: ProcessRow[] = [];
-  for (const app of [...apps].sort((a, b) => a.appId - b.appId)) {
+  for (const app of [...apps].sort((a, b) => a.host.localeCompare(b.host) || a.appId - b.appId)) {
     const name = app.spec?.name ?? '';
     const mode = execModeWord(app.spec?.execMode);
     if (app.instances.length === 0) {
@@ -44,6 +46,7 @@ export function processRows(apps: AppInfo[]): ProcessRow[] {
         uptimeMs: 0,
         execMode: mode,
         createdMs: 0,
+        host: app.host,
       });
       continue;
     }
@@ -60,6 +63,7 @@ export function processRows(apps: AppInfo[]): ProcessRow[] {
         uptimeMs: inst.uptimeMs,
         execMode: instanceExecMode(inst.execMode, app.spec?.execMode),
         createdMs: inst.createdMs,
+        host: inst.host || app.host,
       });
     }
   }
@@ -79,12 +83,20 @@ const COLUMNS: Column[] = [
   { header: 'mem', align: 'right' },
 ];
 
-export function renderProcessTable(rows: ProcessRow[], colors: Colors): string {
+export interface TableOptions {
+  /** A HOST column: on by default when the rows come from more than one host, or from a controller. */
+  showHost?: boolean;
+}
+
+export function renderProcessTable(rows: ProcessRow[], colors: Colors, opts: TableOptions = {}): string {
   if (rows.length === 0) return 'no apps running; start one with: fleet start <script|config>\n';
-  const running = (r: ProcessRow): boolean => r.pid > 0 && r.status !== 'stopped';
+  const running = (r: ProcessRow): boolean => r.pid > 0 && r.status !== 'stopped' && r.status !== 'unknown';
+  const showHost = opts.showHost === true || new Set(rows.map((r) => r.host)).size > 1;
+  const columns = showHost ? [{ header: 'host' }, ...COLUMNS] : COLUMNS;
   return renderTable(
-    COLUMNS.map((c) => ({ ...c, header: colors.bold(c.header) })),
+    columns.map((c) => ({ ...c, header: colors.bold(c.header) })),
     rows.map((r) => [
+      ...(showHost ? [r.host] : []),
       String(r.appId),
       colors.cyan(r.app),
       r.execMode,

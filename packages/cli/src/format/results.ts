@@ -9,17 +9,21 @@ export interface ResultLines {
   failed: number;
 }
 
-export function renderResults(results: AppResult[], verb: string, colors: Colors): ResultLines {
+/** `showHost`: results from a fleet name their host (`web1/api restarted`). */
+export function renderResults(results: AppResult[], verb: string, colors: Colors, showHost = false): ResultLines {
   let out = '';
   let err = '';
   let failed = 0;
   for (const r of results) {
-    const name = r.app || `#${r.appId}`;
+    const app = r.app || (r.appId >= 0 ? `#${r.appId}` : '');
+    const name = showHost && r.host ? (app ? `${r.host}/${app}` : r.host) : app;
     if (r.ok) {
       out += `${colors.green('✓')} ${name} ${verb}${detail(r.message, verb)}\n`;
     } else {
       failed++;
       err += `${colors.red('✗')} ${name}: ${r.error || 'failed'}\n`;
+      // Per-host failures carry their fix; a single app's failure message is not a hint.
+      if (showHost && r.message) err += `    fix: ${r.message}\n`;
     }
   }
   return { out, err, failed };

@@ -112,6 +112,11 @@ export interface Command {
   request: Buffer;
 }
 
+/** The answer to a "logs" command: the last lines of the selected apps' files. */
+export interface LogTail {
+  lines: LogLine[];
+}
+
 function createBaseAgentMessage(): AgentMessage {
   return {
     register: undefined,
@@ -1542,6 +1547,73 @@ export const Command: MessageFns<Command> = {
     message.id = object.id ?? "";
     message.method = object.method ?? "";
     message.request = object.request ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseLogTail(): LogTail {
+  return { lines: [] };
+}
+
+export const LogTail: MessageFns<LogTail> = {
+  encode(message: LogTail, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.lines) {
+      LogLine.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogTail {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogTail();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.lines.push(LogLine.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogTail {
+    return { lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: LogTail): unknown {
+    const obj: any = {};
+    if (message.lines?.length) {
+      obj.lines = message.lines.map((e) => LogLine.toJSON(e));
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogTail>, I>>(base?: I): LogTail {
+    return LogTail.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogTail>, I>>(object: I): LogTail {
+    const message = createBaseLogTail();
+    message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
     return message;
   },
 };

@@ -1,0 +1,87 @@
+// One host's apps as plain async calls: what the local daemon's embedded
+// controller calls in-process and what a remote controller's commands reach
+// through the agent link. No gRPC here; the host's name and `--env` are
+// stamped on everything it answers.
+import {
+  type AppInfo,
+  type HostCalls,
+  type InstanceInfo,
+  type LogLine,
+  type LogsRequest,
+  LogStream,
+} from '@fleet/protocol';
+import type { AppRegistry } from './app-registry';
+import type { MetricsSampler } from './metrics-sampler';
+import { streamLogs, type LogStreamHandle } from './log-stream';
+
+export interface HostServiceDeps {
+  registry: AppRegistry;
+  sampler: MetricsSampler;
+  host: string;
+  hostEnv: Record<string, string>;
+}
+
+export interface HostService extends HostCalls {
+  /** The tail of the selected logs, then every new line until closed. */
+  follow(req: LogsRequest, emit: (line: LogLine) => void): Promise<LogStreamHandle>;
+  /** Every app, with the last CPU/memory sample (no new sampling). */
+  snapshot(): AppInfo[];
+  killAll(): Promise<number>;
+}
+
+export function createHostService(deps: HostServiceDeps): HostService {
+  const { registry, sampler, host, hostEnv } = deps;
+  const withUsage = (instances: InstanceInfo[]): InstanceInfo[] =>
+    instances.map((i) => {
+      const u = i.pid > 0 ? sampler.usage(i.pid) : undefined;
+      return { ...i, host, cpuPercent: u?.cpu ?? 0, memoryBytes: u?.memory ?? 0 };
+    });
+  const apps = (): AppInfo[] =>
+    registry.list().map((a) => ({ ...a, host, hostEnv, instances: withUsage(a.instances) }));
+  const stamp = <T extends { results: { host: string }[] }>(res: T): T => {
+    for (const r of res.results) r.host = host;
+    return res;
+  };
+  const specsOf = (target: string) => registry.resolve(target || 'all').map((r) => r.spec);
+
+  return {
+    snapshot: apps,
+    start: async (req) => {
+      const results = await registry.start(req.apps);
+      await sampler.sample();
+      const names = new Set(results.map((r) => r.app));
+      return stamp({ results, apps: apps().filter((a) => names.has(a.spec!.name)) });
+    },
+    list: async (req) => {
+      await sampler.refresh(req.fresh ? 0 : undefined);
+      return { apps: apps() };
+    },
+    describe: async (req) => {
+      const names = new Set(registry.resolve(req.target).map((r) => r.spec.name));
+      await sampler.refresh();
+      return { apps: apps().filter((a) => names.has(a.spec!.name)) };
+    },
+    stop: async (req) => stamp(await registry.stop(req.target)),
+    restart: async (req) => stamp(await registry.restart(req.target)),
+    reload: async (req) => stamp(await registry.reload(req.target)),
+    delete: async (req) => stamp(await registry.delete(req.target)),
+    scale: async (req) => stamp(await registry.scale(req.target, req.count)),
+    flush: async (req) => stamp(await registry.flush(req.target)),
+    save: async () => ({ ...registry.save(), results: [] }),
+    resurrect: async () => stamp(await registry.resurrect()),
+    killAll: () => registry.killAll(),
+    logs: async (req) => {
+      const lines: LogLine[] = [];
+      await streamLogs(
+        { specs: specsOf(req.target), lines: req.lines, follow: false, stream: req.stream ?? LogStream.LOG_STREAM_UNSPECIFIED, host },
+        (line) => lines.push(line),
+      );
+      return { lines };
+    },
+    follow: (req, emit) =>
+      streamLogs(
+        { specs: specsOf(req.target), lines: req.lines, follow: true, stream: req.stream ?? LogStream.LOG_STREAM_UNSPECIFIED, host },
+        emit,
+      ),
+  };
+}

@@ -1,0 +1,68 @@
+// Follows every app's log files and queues the new lines for the controller.
+// The files stay the source of truth; this only reads them, so apps and the
+// runner never wait on the network.
+import { type AppInfo, LogStream, type LogLine, type LogsRequest } from '@fleet/protocol';
+import { LogBuffer } from './log-buffer';
+
+interface Follower {
+  key: string;
+  close(): void;
+}
+
+export type FollowFn = (req: LogsRequest, emit: (line: LogLine) => void) => Promise<{ close(): void }>;
+
+export class LogShipper {
+  readonly buffer: LogBuffer;
+  private readonly followers = new Map<string, Follower>();
+  private stopped = false;
+
+  constructor(
+    private readonly follow: FollowFn,
+    capacity: number,
+    private readonly onLine: () => void,
+    private readonly log: (msg: string) => void,
+  ) {
+    this.buffer = new LogBuffer(capacity);
+  }
+
+  /** Follows the files of the apps as they are now: new apps, scaled apps, changed log settings. */
+  sync(apps: AppInfo[]): void {
+    if (this.stopped) return;
+    const seen = new Set<string>();
+    for (const app of apps) {
+      const spec = app.spec;
+      if (!spec) continue;
+      seen.add(spec.name);
+      // Which files exist depends on the instance count (per-instance files) and the log settings.
+      const key = `${spec.instances}\0${JSON.stringify(spec.log ?? {})}\0${spec.execMode}`;
+      const current = this.followers.get(spec.name);
+      if (current?.key === key) continue;
+      current?.close();
+      const follower: Follower = { key, close: () => undefined };
+      this.followers.set(spec.name, follower);
+      const req: LogsRequest = { target: spec.name, lines: 0, follow: true, stream: LogStream.LOG_STREAM_UNSPECIFIED, grep: '' };
+      this.follow(req, (line) => {
+        this.buffer.push(line);
+        this.onLine();
+      }).then(
+        (handle) => {
+          if (this.followers.get(spec.name) === follower && !this.stopped) follower.close = () => handle.close();
+          else handle.close();
+        },
+        (err: Error) => this.log(`cannot follow the logs of ${spec.name}: ${err.message}`),
+      );
+    }
+    for (const [name, f] of this.followers) {
+      if (!seen.has(name)) {
+        f.close();
+        this.followers.delete(name);
+      }
+    }
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const f of this.followers.values()) f.close();
+    this.followers.clear();
+  }
+}

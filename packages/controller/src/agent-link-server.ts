@@ -1,0 +1,141 @@
+// The controller's end of the agent link: one Connect stream per agent. The
+// first message must register the host; after that heartbeats, state and log
+// batches update the registry and hub, and command results go to the link.
+import {
+  type AgentLinkServer,
+  type AgentMessage,
+  BadInputError,
+  type ControllerMessage,
+  LINK_PROTOCOL_VERSION,
+  linkVersionProblem,
+  type LogLine,
+  LogStream,
+  type Register,
+  toServiceError,
+} from '@fleet/protocol';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { Authorizer } from './authorizer';
+import type { HostRegistry } from './host-registry';
+import type { LogSink } from './log-hub';
+import { RemoteHostLink } from './remote-host-link';
+
+export interface AgentLinkDeps {
+  registry: HostRegistry;
+  logs: LogSink;
+  authorize: Authorizer;
+  log: (msg: string) => void;
+  now?: () => number;
+  /** How long an agent may take to register after connecting. */
+  registerTimeoutMs?: number;
+}
+
+const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
+
+function registrationProblem(reg: Register): string | undefined {
+  if (!HOST_NAME.test(reg.name)) {
+    return `host name "${reg.name}" is not valid: use letters, digits, dot, dash and underscore (fleet agent --name web1)`;
+  }
+  return linkVersionProblem(reg.protocolVersion);
+}
+
+export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
+  const now = deps.now ?? Date.now;
+  return {
+    connect(stream: ServerDuplexStream<AgentMessage, ControllerMessage>): void {
+      const fail = (err: unknown): void => {
+        stream.emit('error', toServiceError(err));
+      };
+      try {
+        deps.authorize(stream.metadata, '/fleet.v1.AgentLink/Connect');
+      } catch (err) {
+        fail(err);
+        return;
+      }
+      let name: string | undefined;
+      let link: RemoteHostLink | undefined;
+      const registerTimer = setTimeout(
+        () => fail(new BadInputError('the agent did not register in time')),
+        deps.registerTimeoutMs ?? 10_000,
+      );
+      const send = (msg: ControllerMessage): void => {
+        if (!stream.writableEnded && !stream.destroyed) stream.write(msg);
+      };
+
+      stream.on('data', (msg: AgentMessage) => {
+        if (!link) {
+          if (!msg.register) {
+            fail(new BadInputError('the agent sent data before registering'));
+            return;
+          }
+          clearTimeout(registerTimer);
+          const reg = msg.register;
+          const problem = registrationProblem(reg);
+          if (problem) {
+            deps.log(`refused agent at ${stream.getPeer()}: ${problem}`);
+            fail(new BadInputError(problem, { host: reg.name }));
+            return;
+          }
+          const candidate = new RemoteHostLink(reg.name, send, () => stream.end());
+          try {
+            deps.registry.attach(reg, candidate, stream.getPeer());
+          } catch (err) {
+            deps.log(`refused agent ${reg.name} at ${stream.getPeer()}: ${(err as Error).message}`);
+            fail(err);
+            return;
+          }
+          name = reg.name;
+          link = candidate;
+          deps.log(`host ${name} connected from ${stream.getPeer()} (agent ${reg.agentVersion}, link protocol ${reg.protocolVersion})`);
+          send({
+            registered: {
+              protocolVersion: LINK_PROTOCOL_VERSION,
+              heartbeatIntervalMs: deps.registry.policy.heartbeatMs,
+              timeMs: now(),
+            },
+          });
+          return;
+        }
+        const host = name!;
+        if (msg.heartbeat) deps.registry.heartbeat(host, msg.heartbeat);
+        if (msg.snapshot) deps.registry.snapshot(host, msg.snapshot.apps);
+        if (msg.delta) deps.registry.delta(host, msg.delta);
+        if (msg.logs) deps.logs.publish(stampLines(host, msg.logs.lines, msg.logs.dropped, now()));
+        if (msg.result) link.onResult(msg.result);
+      });
+
+      const closed = (why: string): void => {
+        clearTimeout(registerTimer);
+        if (!link || !name) return;
+        const l = link;
+        link = undefined;
+        l.close(why);
+        deps.registry.detach(name, l, `link lost: ${why}`);
+        deps.log(`host ${name} disconnected: ${why}`);
+      };
+      stream.on('end', () => {
+        closed('the agent closed its link');
+        stream.end();
+      });
+      stream.on('error', (err: Error) => closed(err.message));
+      stream.on('cancelled', () => closed('the agent went away'));
+      stream.on('close', () => closed('the link closed'));
+    },
+  };
+}
+
+/** The host is the link's, whatever the agent wrote; drops become a visible line. */
+function stampLines(host: string, lines: LogLine[], dropped: number, now: number): LogLine[] {
+  const out = lines.map((l) => ({ ...l, host }));
+  if (dropped > 0) {
+    out.push({
+      app: '',
+      instance: 0,
+      stream: LogStream.LOG_STREAM_ERR,
+      line: `[fleet] ${dropped} log lines from ${host} were dropped: its buffer was full while the controller was unreachable`,
+      timeMs: now,
+      host,
+      dropped,
+    });
+  }
+  return out;
+}

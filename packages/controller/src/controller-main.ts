@@ -1,0 +1,150 @@
+// `fleet controller`: the registry of hosts, the fleet-wide Fleet service and
+// the agents' link, on one TCP port. Plaintext is allowed on loopback only,
+// unless --insecure says otherwise — and then every start says so.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Server } from '@grpc/grpc-js';
+import {
+  AgentLinkService,
+  BadInputError,
+  FLEET_VERSION,
+  FleetService,
+  isLoopbackAddress,
+  parseListen,
+  serverCredentials,
+} from '@fleet/protocol';
+import { createAgentLinkServer } from './agent-link-server';
+import { authorize } from './auth/bearer';
+import { type Role } from './auth/roles';
+import { TokenStore } from './auth/token-store';
+import { ControllerStore } from './controller-store';
+import { createControllerService } from './fleet-service';
+import { HostRegistry } from './host-registry';
+import { LogHub } from './log-hub';
+
+export interface ControllerOptions {
+  /** host:port; port 0 picks a free one. */
+  listen: string;
+  dataDir: string;
+  tlsCert?: string;
+  tlsKey?: string;
+  tlsCa?: string;
+  insecure?: boolean;
+  heartbeatMs?: number;
+  downAfterMs?: number;
+  /** Lines kept per host and app for `fleet logs`. */
+  logWindowLines?: number;
+  log?: (msg: string) => void;
+  /** Where the first-start operator token is printed. */
+  announce?: (text: string) => void;
+  /** Tokens given up front (tests, demos): role and secret. */
+  seedTokens?: { role: Role; token: string; name: string }[];
+}
+
+export interface RunningController {
+  port: number;
+  address: string;
+  stop(): Promise<void>;
+}
+
+export async function startController(opts: ControllerOptions): Promise<RunningController> {
+  const log = opts.log ?? ((msg: string) => process.stderr.write(`${new Date().toISOString()} [controller ${process.pid}] ${msg}\n`));
+  const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
+  const { host, port } = parseListen(opts.listen);
+  const tls = opts.tlsCert !== undefined || opts.tlsKey !== undefined;
+  if (!tls && !opts.insecure && !isLoopbackAddress(host)) {
+    throw new BadInputError(`refusing to listen on ${opts.listen} without TLS: tokens would cross the network in clear`, {
+      hint: 'pass --tls-cert and --tls-key (and give agents and CLIs --tls-ca), or --insecure on a network you trust',
+    });
+  }
+  const credentials = serverCredentials(tls ? { cert: opts.tlsCert, key: opts.tlsKey, ca: opts.tlsCa } : { insecure: true });
+
+  fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
+  const tokens = TokenStore.open(path.join(opts.dataDir, 'tokens.json'));
+  for (const seed of opts.seedTokens ?? []) tokens.import(seed.token, seed.role, seed.name);
+  if (tokens.isEmpty()) {
+    const { token, info } = tokens.create('operator', 'first-operator');
+    announce(
+      `First start: an operator token was created (id ${info.id}). It is shown this once; store it now:\n\n  ${token}\n\n` +
+        `On a laptop: save it to a file (chmod 600) and run\n  fleet context add prod --controller ${os.hostname()}:${port || 7070} --token-file <file>${tls ? ' --tls-ca <ca.pem>' : ' --insecure'}\n` +
+        `For each server: fleet token create --role agent\n`,
+    );
+  }
+
+  let store: ControllerStore | undefined;
+  const registry = new HostRegistry({
+    policy: {
+      heartbeatMs: opts.heartbeatMs ?? 5_000,
+      downAfterMs: opts.downAfterMs ?? 5 * 60_000,
+    },
+    onChange: () => store?.changed(),
+  });
+  store = new ControllerStore(opts.dataDir, () => registry.persisted());
+  registry.load(store.load());
+  const hub = new LogHub({ windowLines: opts.logWindowLines });
+  const auth = (metadata: Parameters<typeof authorize>[1], method: string): string => authorize(tokens, metadata, method).role;
+
+  const server = new Server({
+    // Agents ping every 10 s to find dead links; allow it.
+    'grpc.keepalive_permit_without_calls': 1,
+    'grpc.http2.min_ping_interval_without_data_ms': 5_000,
+  });
+  server.addService(
+    FleetService,
+    createControllerService({
+      registry,
+      logs: hub,
+      authorize: auth,
+      mode: 'controller',
+      ping: { pid: process.pid, version: FLEET_VERSION, home: opts.dataDir, startedMs: Date.now(), host: os.hostname() },
+      tokens: {
+        create: (role, name) => tokens.create(role, name),
+        revoke: (id) => tokens.revoke(id),
+        list: () => tokens.list(),
+      },
+    }),
+  );
+  server.addService(AgentLinkService, createAgentLinkServer({ registry, logs: hub, authorize: auth, log }));
+
+  const boundPort = await new Promise<number>((resolve, reject) =>
+    server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (err, p) => (err ? reject(new BadInputError(`cannot listen on ${opts.listen}: ${err.message}`, { hint: 'is another controller on that port? pick another with --listen' })) : resolve(p))),
+  );
+  const tickEvery = Math.max(50, Math.min(1000, Math.floor(registry.policy.heartbeatMs / 2)));
+  const ticker = setInterval(() => registry.tick(), tickEvery);
+  const address = `${host}:${boundPort}`;
+  if (!tls) {
+    log(
+      opts.insecure && !isLoopbackAddress(host)
+        ? `WARNING: serving plaintext on ${address} (--insecure): tokens and logs cross the network unencrypted`
+        : `serving plaintext on loopback ${address}; give --tls-cert/--tls-key to serve other machines`,
+    );
+  }
+  log(`fleet ${FLEET_VERSION} controller listening on ${address}${tls ? ' (TLS)' : ''}, data in ${opts.dataDir}, ${registry.all().length} known hosts`);
+
+  return {
+    port: boundPort,
+    address,
+    stop: async () => {
+      clearInterval(ticker);
+      store?.flush();
+      await new Promise<void>((resolve) => {
+        server.tryShutdown(() => resolve());
+        setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 500).unref();
+      });
+    },
+  };
+}
+
+/** The foreground `fleet controller` process: runs until SIGINT/SIGTERM. */
+export async function main(opts: ControllerOptions): Promise<void> {
+  const running = await startController(opts);
+  const stop = (): void => {
+    running.stop().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

@@ -1,0 +1,60 @@
+// What the controller keeps on disk (--data): hosts and their last reported
+// apps, so a restarted controller shows the whole fleet at once and agents
+// only have to confirm it. Writes are atomic and coalesced: a fleet's state
+// changes every second, the file need not.
+import * as path from 'node:path';
+import { AppInfo, BadInputError, HostInfo } from '@fleet/protocol';
+import { readJsonFile, writeFileAtomic } from './atomic-file';
+import type { PersistedHost } from './host-registry';
+
+interface StoreFile {
+  version: 1;
+  hosts: { info: unknown; apps: unknown[] }[];
+}
+
+export class ControllerStore {
+  readonly file: string;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    dataDir: string,
+    private readonly source: () => PersistedHost[],
+    private readonly delayMs = 500,
+  ) {
+    this.file = path.join(dataDir, 'state.json');
+  }
+
+  load(): PersistedHost[] {
+    let raw: StoreFile | undefined;
+    try {
+      raw = readJsonFile<StoreFile>(this.file);
+    } catch (err) {
+      throw new BadInputError(`cannot read ${this.file}: ${(err as Error).message}`, {
+        hint: 'move the damaged file aside; hosts re-register and resend their state when they reconnect',
+      });
+    }
+    if (!raw) return [];
+    if (raw.version !== 1) {
+      throw new BadInputError(`${this.file} has version ${String(raw.version)}, this controller reads version 1`, {
+        hint: 'run the fleet version that wrote it, or move the file aside',
+      });
+    }
+    return raw.hosts.map((h) => ({ info: HostInfo.fromJSON(h.info), apps: h.apps.map((a) => AppInfo.fromJSON(a)) }));
+  }
+
+  /** Something changed: write soon, once. */
+  changed(): void {
+    if (this.timer) return;
+    this.timer = setTimeout(() => this.flush(), this.delayMs);
+  }
+
+  flush(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    const file: StoreFile = {
+      version: 1,
+      hosts: this.source().map((h) => ({ info: HostInfo.toJSON(h.info), apps: h.apps.map((a) => AppInfo.toJSON(a)) })),
+    };
+    writeFileAtomic(this.file, JSON.stringify(file));
+  }
+}

@@ -1,0 +1,338 @@
+// The Fleet service as a controller serves it: every request is run on the
+// hosts its selector names and answered per host. The local daemon serves the
+// same code with one host, itself, linked in-process.
+import {
+  type AppInfo,
+  type AppResult,
+  BadInputError,
+  type FleetErrorCode,
+  FleetError,
+  type FleetServer,
+  FleetService,
+  type HostMethod,
+  type HostRequest,
+  type HostSelector,
+  HostStatus,
+  isEmptySelector,
+  type LogLine,
+  type LogsRequest,
+  LogStream,
+  NotFoundError,
+  type PingResponse,
+  type TokenInfo,
+  toServiceError,
+} from '@fleet/protocol';
+import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream, ServiceError } from '@grpc/grpc-js';
+import type { Authorizer } from './authorizer';
+import { BoundedWriter } from './bounded-writer';
+import type { FollowHandle } from './host-link';
+import { type HostEntry, type HostRegistry, hostStatusWord } from './host-registry';
+import { type LogFeed, type LogFilter, matchesLog, mergeByTime } from './log-hub';
+
+export interface TokenAdmin {
+  create(role: string, name?: string): { info: TokenInfo; token: string };
+  revoke(idOrName: string): TokenInfo;
+  list(): TokenInfo[];
+}
+
+export interface ControllerServiceDeps {
+  registry: HostRegistry;
+  logs: LogFeed;
+  authorize: Authorizer;
+  mode: 'local' | 'controller';
+  ping: Omit<PingResponse, 'mode' | 'role'>;
+  tokens?: TokenAdmin;
+  /** Local mode: `fleet kill` stops every app, then the daemon. */
+  kill?: () => Promise<number>;
+}
+
+type Path = (typeof FleetService)[keyof typeof FleetService]['path'];
+
+function unary<Req, Res>(authorize: Authorizer, path: Path, fn: (req: Req, role: string) => Promise<Res> | Res) {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
+    Promise.resolve()
+      .then(() => fn(call.request, authorize(call.metadata as Metadata, path)))
+      .then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(toServiceError(err) as ServiceError),
+      );
+  };
+}
+
+function unavailable(entry: HostEntry): FleetError {
+  const since = new Date(entry.info.statusSinceMs).toISOString();
+  return new FleetError('UNAVAILABLE', `${entry.info.name} is ${hostStatusWord(entry.info.status)} since ${since}${entry.info.problem ? `: ${entry.info.problem}` : ''}`, {
+    host: entry.info.name,
+    hint: `its apps keep running as they were; the command can be repeated once \`fleet hosts\` shows ${entry.info.name} ready`,
+  });
+}
+
+function failedResult(host: string, app: string, err: unknown): AppResult {
+  const code: FleetErrorCode = err instanceof FleetError ? err.code : 'FAILED';
+  return {
+    host,
+    app,
+    appId: -1,
+    ok: false,
+    error: err instanceof Error ? err.message : String(err),
+    errorCode: code,
+    message: err instanceof FleetError ? (err.hint ?? '') : '',
+  };
+}
+
+const isAllTarget = (target: string): boolean => target === '' || target === 'all';
+
+export function createControllerService(deps: ControllerServiceDeps): FleetServer {
+  const { registry, authorize } = deps;
+  const P = FleetService;
+
+  const appsOn = async (entry: HostEntry, fresh: boolean): Promise<AppInfo[]> => {
+    // The local host answers in-process with a fresh sample; remote hosts from their last report.
+    if (entry.link?.follow) return (await entry.link.call('list', { fresh, where: undefined })).apps;
+    return registry.appsOf(entry);
+  };
+
+  /** Hosts an action on `target` goes to: the selected ones, or, with no selector, those running the app. */
+  const actionHosts = (where: HostSelector | undefined, target: string): HostEntry[] => {
+    const entries = registry.select(where);
+    if (!isEmptySelector(where) || entries.length <= 1 || isAllTarget(target)) return entries;
+    const having = entries.filter((e) =>
+      [...e.apps.values()].some((a) => a.spec?.name === target || String(a.appId) === target),
+    );
+    if (having.length === 0) {
+      throw new NotFoundError(`no host runs an app named ${target}`, {
+        app: target,
+        hint: 'see the apps with `fleet ls`; to start it, name the hosts: `fleet start <file> --hosts web1`',
+      });
+    }
+    return having;
+  };
+
+  /** One call per host; with several hosts, failures become per-host results instead of one error. */
+  const fanOut = async <M extends HostMethod, R>(
+    entries: HostEntry[],
+    method: M,
+    req: HostRequest<M>,
+    pick: (res: Awaited<ReturnType<NonNullable<HostEntry['link']>['call']>>, entry: HostEntry) => R[],
+    failure: (entry: HostEntry, err: unknown) => R[],
+  ): Promise<R[]> => {
+    const single = entries.length === 1;
+    const parts = await Promise.all(
+      entries.map(async (entry) => {
+        try {
+          if (!entry.link) throw unavailable(entry);
+          return pick(await entry.link.call(method, req), entry);
+        } catch (err) {
+          if (single) throw err;
+          return failure(entry, err);
+        }
+      }),
+    );
+    return parts.flat();
+  };
+
+  const action = (method: 'stop' | 'restart' | 'reload' | 'delete' | 'flush') =>
+    unary(authorize, P[method].path, async (req: HostRequest<typeof method>) => {
+      const entries = actionHosts(req.where, req.target);
+      const results = await fanOut(
+        entries,
+        method,
+        req,
+        (res) => (res as { results: AppResult[] }).results,
+        (e, err) => [failedResult(e.info.name, req.target, err)],
+      );
+      return { results };
+    });
+
+  const logFilter = (req: LogsRequest, entries: HostEntry[]): LogFilter => {
+    const target = req.target || 'all';
+    let apps: Set<string> | undefined;
+    if (!isAllTarget(target)) {
+      apps = new Set([target]);
+      for (const e of entries) for (const a of e.apps.values()) if (String(a.appId) === target && a.spec) apps.add(a.spec.name);
+    }
+    return {
+      hosts: new Set(entries.map((e) => e.info.name)),
+      apps,
+      stream: req.stream ?? LogStream.LOG_STREAM_UNSPECIFIED,
+      grep: req.grep || undefined,
+    };
+  };
+
+  return {
+    ping: unary(authorize, P.ping.path, (_req, role) => ({ ...deps.ping, mode: deps.mode, role })),
+
+    hosts: unary(authorize, P.hosts.path, (req) => ({ hosts: registry.select(req.where).map((e) => registry.view(e)) })),
+
+    list: unary(authorize, P.list.path, async (req) => {
+      const entries = registry.select(req.where);
+      const parts = await Promise.all(entries.map((e) => appsOn(e, req.fresh)));
+      return { apps: parts.flat() };
+    }),
+
+    describe: unary(authorize, P.describe.path, async (req) => {
+      const entries = actionHosts(req.where, req.target);
+      const apps = await fanOut(
+        entries,
+        'describe',
+        req,
+        (res) => (res as { apps: AppInfo[] }).apps,
+        (e, err) => {
+          if (err instanceof NotFoundError) return [];
+          // A host we cannot ask: show what it last reported.
+          return registry.appsOf(e).filter((a) => a.spec?.name === req.target || isAllTarget(req.target));
+        },
+      );
+      if (apps.length === 0) {
+        throw new NotFoundError(`no app ${req.target} on ${entries.map((e) => e.info.name).join(', ')}`, {
+          app: req.target,
+          hint: 'see the apps with `fleet ls`',
+        });
+      }
+      return { apps };
+    }),
+
+    start: unary(authorize, P.start.path, async (req) => {
+      const entries = registry.select(req.where);
+      if (entries.length > 1 && isEmptySelector(req.where)) {
+        throw new BadInputError(`say where to start: this controller has ${entries.length} hosts`, {
+          hint: `add --hosts ${entries[0].info.name} (or several, comma-separated) or --selector role=web`,
+        });
+      }
+      const names = req.apps.map((a) => a.name).join(',');
+      const out = await fanOut(
+        entries,
+        'start',
+        req,
+        (res) => [res as { results: AppResult[]; apps: AppInfo[] }],
+        (e, err) => [{ results: [failedResult(e.info.name, names, err)], apps: [] as AppInfo[] }],
+      );
+      return { results: out.flatMap((o) => o.results), apps: out.flatMap((o) => o.apps) };
+    }),
+
+    stop: action('stop'),
+    restart: action('restart'),
+    reload: action('reload'),
+    delete: action('delete'),
+    flush: action('flush'),
+
+    scale: unary(authorize, P.scale.path, async (req) => {
+      const results = await fanOut(
+        actionHosts(req.where, req.target),
+        'scale',
+        req,
+        (res) => (res as { results: AppResult[] }).results,
+        (e, err) => [failedResult(e.info.name, req.target, err)],
+      );
+      return { results };
+    }),
+
+    save: unary(authorize, P.save.path, async (req) => {
+      const entries = registry.select(req.where);
+      if (deps.mode === 'local' && entries.length === 1 && entries[0].link) return entries[0].link.call('save', req);
+      const results = await fanOut(
+        entries,
+        'save',
+        req,
+        (res, e) => {
+          const r = res as { path: string; apps: number };
+          return [{ host: e.info.name, app: '', appId: -1, ok: true, error: '', errorCode: '', message: `saved ${r.apps} apps to ${r.path}` }];
+        },
+        (e, err) => [failedResult(e.info.name, '', err)],
+      );
+      return { path: '', apps: 0, results };
+    }),
+
+    resurrect: unary(authorize, P.resurrect.path, async (req) => {
+      const results = await fanOut(
+        registry.select(req.where),
+        'resurrect',
+        req,
+        (res) => (res as { results: AppResult[] }).results,
+        (e, err) => [failedResult(e.info.name, '', err)],
+      );
+      return { results };
+    }),
+
+    kill: unary(authorize, P.kill.path, async () => {
+      if (!deps.kill) {
+        throw new BadInputError('fleet kill stops a local daemon and its apps; this is a controller', {
+          hint: 'to stop apps across hosts: fleet stop all --hosts web1,web2',
+        });
+      }
+      return { stoppedApps: await deps.kill() };
+    }),
+
+    createToken: unary(authorize, P.createToken.path, (req) => tokenAdmin().create(req.role, req.name || undefined)),
+    revokeToken: unary(authorize, P.revokeToken.path, (req) => ({ info: tokenAdmin().revoke(req.id) })),
+    listTokens: unary(authorize, P.listTokens.path, () => ({ tokens: tokenAdmin().list() })),
+
+    logs: (call: ServerWritableStream<LogsRequest, LogLine>) => {
+      const req = call.request;
+      const handles: FollowHandle[] = [];
+      let unsubscribe: (() => void) | undefined;
+      let closed = false;
+      const finish = (): void => {
+        if (closed) return;
+        closed = true;
+        unsubscribe?.();
+        for (const h of handles) h.close();
+      };
+      call.on('cancelled', finish);
+      call.on('close', finish);
+      const out = new BoundedWriter(call);
+      const emit = (line: LogLine): void => {
+        if (!closed) out.write(line);
+      };
+      const run = async (): Promise<void> => {
+        authorize(call.metadata, P.logs.path);
+        const entries = registry.select(req.where);
+        const filter = logFilter(req, entries);
+        const local = entries.filter((e) => e.link?.follow);
+        const remote = entries.filter((e) => !e.link?.follow);
+        if (req.follow) {
+          // Backlog from the hub's window and the subscription in one step: no line twice, none missed.
+          if (remote.length > 0) {
+            const rf = { ...filter, hosts: new Set(remote.map((e) => e.info.name)) };
+            for (const line of deps.logs.recent(rf, req.lines)) emit(line);
+            unsubscribe = deps.logs.subscribe(rf, emit);
+          }
+          for (const e of local) {
+            const grep = filter.grep;
+            handles.push(await e.link!.follow!(req, (line) => (grep && !line.line.includes(grep) ? undefined : emit(line))));
+          }
+          if (closed) finish();
+          return;
+        }
+        const tails = await Promise.all(
+          entries.map(async (e) => {
+            const hf = { ...filter, hosts: new Set([e.info.name]) };
+            if (!e.link || e.info.status !== HostStatus.HOST_STATUS_READY) return deps.logs.recent(hf, req.lines);
+            try {
+              return (await e.link.call('logs', req)).lines.filter((l) => matchesLog(hf, l));
+            } catch (err) {
+              if (entries.length === 1) throw err;
+              return deps.logs.recent(hf, req.lines);
+            }
+          }),
+        );
+        // A bounded tail: written whole (grpc buffers it), then the stream ends.
+        for (const line of entries.length === 1 ? tails[0] : mergeByTime(tails.flat())) if (!closed) call.write(line);
+        call.end();
+      };
+      run().catch((err: unknown) => {
+        finish();
+        call.emit('error', toServiceError(err));
+      });
+    },
+  };
+
+  function tokenAdmin(): TokenAdmin {
+    if (!deps.tokens) {
+      throw new BadInputError('tokens belong to a controller; the local daemon is guarded by its socket (mode 0600)', {
+        hint: 'run it against a controller: fleet context use <name>, or --context <name>',
+      });
+    }
+    return deps.tokens;
+  }
+}

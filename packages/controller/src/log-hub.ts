@@ -1,0 +1,114 @@
+// Log fan-in: lines arrive from hosts (over agent links today, a NATS consumer
+// next) and leave to `fleet logs -f` subscribers. The hub keeps a bounded
+// recent window per host and app, so a follow starts with context and a
+// disconnected host's last lines can still be shown.
+import { type LogLine, LogStream } from '@fleet/protocol';
+import { LRUCache } from 'lru-cache';
+
+/** Where received lines go. A NATS transport feeds the same interface. */
+export interface LogSink {
+  publish(lines: LogLine[]): void;
+}
+
+export interface LogFilter {
+  /** Undefined: every host. */
+  hosts?: ReadonlySet<string>;
+  /** Undefined: every app. */
+  apps?: ReadonlySet<string>;
+  stream: LogStream;
+  grep?: string;
+}
+
+/** What `fleet logs` reads. */
+export interface LogFeed {
+  subscribe(filter: LogFilter, onLine: (line: LogLine) => void): () => void;
+  /** The last `n` lines of each matching host/app window, oldest first. */
+  recent(filter: LogFilter, n: number): LogLine[];
+}
+
+export function matchesLog(filter: LogFilter, line: LogLine): boolean {
+  if (filter.hosts && !filter.hosts.has(line.host)) return false;
+  // A drop notice concerns every app of its host and every stream: lines are missing.
+  if (filter.apps && line.dropped === 0 && !filter.apps.has(line.app)) return false;
+  if (line.dropped === 0 && filter.stream !== LogStream.LOG_STREAM_UNSPECIFIED && line.stream !== filter.stream) return false;
+  if (filter.grep && line.dropped === 0 && !line.line.includes(filter.grep)) return false;
+  return true;
+}
+
+/** Fixed-size ring of the newest lines. */
+class Window {
+  private readonly lines: LogLine[] = [];
+  private start = 0;
+  constructor(private readonly size: number) {}
+  push(line: LogLine): void {
+    if (this.lines.length < this.size) this.lines.push(line);
+    else {
+      this.lines[this.start] = line;
+      this.start = (this.start + 1) % this.size;
+    }
+  }
+  all(): LogLine[] {
+    return [...this.lines.slice(this.start), ...this.lines.slice(0, this.start)];
+  }
+}
+
+export interface LogHubOptions {
+  /** Lines kept per host and app. */
+  windowLines?: number;
+  /** Host/app windows kept; the least recently written go first. */
+  maxWindows?: number;
+}
+
+export class LogHub implements LogSink, LogFeed {
+  private readonly windows: LRUCache<string, Window>;
+  private readonly subscribers = new Set<{ filter: LogFilter; onLine: (line: LogLine) => void }>();
+  private readonly windowLines: number;
+
+  constructor(opts: LogHubOptions = {}) {
+    this.windowLines = opts.windowLines ?? 1000;
+    this.windows = new LRUCache({ max: opts.maxWindows ?? 10_000 });
+  }
+
+  publish(lines: LogLine[]): void {
+    for (const line of lines) {
+      const key = `${line.host}\0${line.app}`;
+      let w = this.windows.get(key);
+      if (!w) {
+        w = new Window(this.windowLines);
+        this.windows.set(key, w);
+      }
+      w.push(line);
+      for (const s of this.subscribers) if (matchesLog(s.filter, line)) s.onLine(line);
+    }
+  }
+
+  subscribe(filter: LogFilter, onLine: (line: LogLine) => void): () => void {
+    const sub = { filter, onLine };
+    this.subscribers.add(sub);
+    return () => this.subscribers.delete(sub);
+  }
+
+  recent(filter: LogFilter, n: number): LogLine[] {
+    if (n <= 0) return [];
+    const out: LogLine[] = [];
+    for (const [key, w] of this.windows.entries()) {
+      const [host, app] = key.split('\0');
+      if (filter.hosts && !filter.hosts.has(host)) continue;
+      if (filter.apps && app !== '' && !filter.apps.has(app)) continue;
+      out.push(...w.all().filter((l) => matchesLog(filter, l)).slice(-n));
+    }
+    return mergeByTime(out);
+  }
+
+  get subscriberCount(): number {
+    return this.subscribers.size;
+  }
+}
+
+/** Stable merge by the agents' timestamps: lines of one host keep their order. */
+export function mergeByTime(lines: LogLine[]): LogLine[] {
+  return lines
+    .map((line, i) => ({ line, i }))
+    .sort((a, b) => a.line.timeMs - b.line.timeMs || a.i - b.i)
+    .map((x) => x.line);
+}

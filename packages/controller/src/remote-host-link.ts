@@ -1,0 +1,85 @@
+// A remote host, reached through its agent's Connect stream: each call is a
+// Command with a fresh id, answered by the CommandResult carrying that id.
+import { randomUUID } from 'node:crypto';
+import {
+  type CommandResult,
+  type ControllerMessage,
+  errorFromCode,
+  HOST_CALLS,
+  type HostMethod,
+  type HostRequest,
+  type HostResponse,
+  isHostMethod,
+  UnavailableError,
+} from '@fleet/protocol';
+import type { HostLink } from './host-link';
+
+interface Pending {
+  method: HostMethod;
+  resolve(value: unknown): void;
+  reject(err: Error): void;
+  timer: NodeJS.Timeout;
+}
+
+/** Start and reload wait for apps to become ready; the CLI's own deadline is 10 minutes. */
+export const COMMAND_TIMEOUT_MS = 9 * 60_000;
+
+export class RemoteHostLink implements HostLink {
+  private readonly pending = new Map<string, Pending>();
+  private closed = false;
+
+  constructor(
+    private readonly host: string,
+    private readonly send: (msg: ControllerMessage) => void,
+    private readonly end: () => void,
+    private readonly timeoutMs = COMMAND_TIMEOUT_MS,
+  ) {}
+
+  call<M extends HostMethod>(method: M, req: HostRequest<M>): Promise<HostResponse<M>> {
+    if (this.closed) return Promise.reject(this.gone('is not connected'));
+    const id = randomUUID();
+    // The table's codec types are per method; the generic M can't narrow them.
+    const codec = HOST_CALLS[method] as unknown as { request: { encode(m: unknown): { finish(): Uint8Array } } };
+    const request = Buffer.from(codec.request.encode(req).finish());
+    return new Promise<HostResponse<M>>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new UnavailableError(`${this.host} did not answer ${method} within ${Math.round(this.timeoutMs / 1000)} s`, { host: this.host }));
+      }, this.timeoutMs);
+      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.send({ command: { id, method, request } });
+    });
+  }
+
+  onResult(result: CommandResult): void {
+    const p = this.pending.get(result.id);
+    if (!p) return; // timed out, or answered twice
+    this.pending.delete(result.id);
+    clearTimeout(p.timer);
+    if (result.errorCode) {
+      p.reject(errorFromCode(result.errorCode, result.errorMessage, { hint: result.errorHint || undefined, host: this.host }));
+      return;
+    }
+    try {
+      if (!isHostMethod(p.method)) throw new Error(`unknown method ${p.method}`);
+      p.resolve(HOST_CALLS[p.method].response.decode(result.response));
+    } catch (err) {
+      p.reject(new UnavailableError(`${this.host} sent an unreadable answer to ${p.method}: ${(err as Error).message}`, { host: this.host }));
+    }
+  }
+
+  close(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const [id, p] of this.pending) {
+      clearTimeout(p.timer);
+      p.reject(this.gone(`disconnected while running ${p.method} (${reason}); the command may or may not have run: check with \`fleet ls --hosts ${this.host}\``));
+      this.pending.delete(id);
+    }
+    this.end();
+  }
+
+  private gone(what: string): Error {
+    return new UnavailableError(`${this.host} ${what}`, { host: this.host });
+  }
+}

@@ -1,0 +1,2 @@
+// Transport helpers shared by the controller, the agent and the CLI.
+export * from './tls';
