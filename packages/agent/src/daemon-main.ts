@@ -5,8 +5,8 @@
 // upgrade — leaves every app running under its runner; the next daemon
 // re-adopts them. Only `fleet kill` stops the apps.
 import * as fs from 'node:fs';
-import { Server, ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { FleetService, FLEET_VERSION, fleetPaths, resolveHome } from '@fleet/protocol';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { clientCredentials, type ClientTlsOptions, FleetService, FLEET_VERSION, fleetPaths, resolveHome } from '@fleet/protocol';
 import { createControllerService, HostRegistry, LogHub, localAuthorizer } from '@fleet/controller';
 import { AppRegistry } from './daemon/app-registry';
 import { createHostService } from './daemon/host-service';
@@ -20,7 +20,7 @@ import { hostIdentity } from './link/host-identity';
 export interface ControllerTarget {
   /** host:port */
   address: string;
-  credentials: ChannelCredentials;
+  tls: ClientTlsOptions;
   token?: string;
 }
 
@@ -118,7 +118,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   if (opts.controller) {
     link = new ControllerLink({
       address: opts.controller.address,
-      credentials: opts.controller.credentials,
+      credentials: clientCredentials(opts.controller.tls),
       token: opts.controller.token,
       identity,
       host,

@@ -70,11 +70,10 @@ export function createRawClient(socketPath: string): FleetClient {
 }
 
 /** A client for a controller over TCP: TLS (or plaintext where allowed) and a bearer token. */
-export function createControllerClient(address: string, creds: ChannelCredentials, serverName?: string): FleetClient {
+export function createControllerClient(address: string, creds: ChannelCredentials): FleetClient {
   return new FleetClient(address, creds, {
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 1000,
-    ...(serverName ? { 'grpc.ssl_target_name_override': serverName, 'grpc.default_authority': serverName } : {}),
   });
 }
 

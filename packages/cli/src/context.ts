@@ -92,7 +92,7 @@ export class CommandContext {
   private async connectController(name: string, entry: ContextEntry): Promise<FleetApi> {
     const token = readToken(entry, this.env);
     const creds = clientCredentials({ ca: entry.tlsCa, insecure: entry.insecure, serverName: entry.serverName });
-    const api = wrapClient(createControllerClient(entry.controller, creds, entry.serverName), token);
+    const api = wrapClient(createControllerClient(entry.controller, creds), token);
     this.open.push(api);
     try {
       const pong = await api.ping(CONTROLLER_PING_DEADLINE_MS);

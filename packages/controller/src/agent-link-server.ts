@@ -113,7 +113,7 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
         deps.log(`host ${name} disconnected: ${why}`);
       };
       stream.on('end', () => {
-        closed('the agent closed its link');
+        closed('the link closed (agent stopped or its connection dropped)');
         stream.end();
       });
       stream.on('error', (err: Error) => closed(err.message));

@@ -44,3 +44,15 @@ export function runnerSocketPath(runDir: string, appName: string): string {
 export function safeFileName(name: string): string {
   return name.replace(/[^A-Za-z0-9._-]/g, '_');
 }
+
+/**
+ * The logs folder of whichever host runs the app. A CLI compiling for a
+ * controller does not know the hosts' FLEET_HOME, so default log paths start
+ * here and each agent puts its own logs folder in its place.
+ */
+export const HOST_LOGS_DIR = '/@fleet-host-logs';
+
+/** A log path compiled against HOST_LOGS_DIR, placed in this host's logs folder. */
+export function placeHostLogPath(file: string, logsDir: string): string {
+  return file.startsWith(`${HOST_LOGS_DIR}/`) ? path.join(logsDir, file.slice(HOST_LOGS_DIR.length + 1)) : file;
+}

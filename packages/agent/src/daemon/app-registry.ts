@@ -16,6 +16,7 @@ import {
   InstanceStatus,
   NotFoundError,
   type RunnerState,
+  placeHostLogPath,
   runnerSocketPath,
   safeFileName,
 } from '@fleet/protocol';
@@ -175,7 +176,14 @@ export class AppRegistry {
       if (names.has(spec.name)) throw new BadInputError(`app "${spec.name}" is given twice`, { hint: 'give each app a unique name' });
       names.add(spec.name);
     }
-    return Promise.all(specs.map((spec) => this.startOne(spec)));
+    return Promise.all(specs.map((spec) => this.startOne(this.placeLogs(spec))));
+  }
+
+  /** Default log paths compiled for "whichever host" land in this host's logs folder. */
+  private placeLogs(spec: AppSpec): AppSpec {
+    if (!spec.log) return spec;
+    const dir = this.opts.paths.logsDir;
+    return { ...spec, log: { ...spec.log, outFile: placeHostLogPath(spec.log.outFile, dir), errorFile: placeHostLogPath(spec.log.errorFile, dir) } };
   }
 
   private async startOne(spec: AppSpec): Promise<AppResult> {

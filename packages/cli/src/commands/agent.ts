@@ -4,7 +4,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { BadInputError, clientCredentials, parseLabels } from '@fleet/protocol';
+import { BadInputError, parseLabels } from '@fleet/protocol';
 import type { CommandContext } from '../context';
 import { daemonEntryPoint } from '../daemon-launcher';
 import { parseCount } from '../flag-parsers';
@@ -74,11 +74,12 @@ export async function agent(ctx: CommandContext, flags: AgentFlags): Promise<nev
     }
     controller = {
       address: flags.controller,
-      credentials: clientCredentials({
+      // Options, not a credentials object: the daemon's grpc-js is not the bundled CLI's.
+      tls: {
         ca: flags.tlsCa && path.resolve(ctx.cwd, flags.tlsCa),
         insecure: flags.insecure,
         serverName: flags.serverName,
-      }),
+      },
       token: flags.tokenFile ? readTokenFile(path.resolve(ctx.cwd, flags.tokenFile), ctx.env) : ctx.env.FLEET_TOKEN?.trim() || undefined,
     };
   } else if (flags.tokenFile || flags.tlsCa || flags.insecure) {

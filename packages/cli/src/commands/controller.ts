@@ -1,6 +1,7 @@
 // fleet controller: the fleet's controller in the foreground (systemd's
 // ExecStart). Loaded by path at run time, like the agent, so everyday commands
 // load none of it.
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { resolveHome, UnavailableError } from '@fleet/protocol';
@@ -55,7 +56,6 @@ export function registerController(program: Command, ctx: CommandContext): void 
     .option('--down-after <ms>', 'a host disconnected this long is down (default 5m)', parseMs)
     .option('--seed-token <role:file>', 'accept the token in this file with this role (repeatable)', collectList)
     .action(async (flags: ControllerFlags) => {
-      const fs = await import('node:fs');
       const seeds = (flags.seedToken ?? []).map((s) => {
         const { role, file } = parseSeedToken(s, ctx.cwd);
         return { role, name: `seed:${path.basename(file)}`, token: fs.readFileSync(file, 'utf8').trim() };

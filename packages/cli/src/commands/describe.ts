@@ -28,6 +28,8 @@ export function describeJson(app: AppInfo): Record<string, unknown> {
   return {
     appId: app.appId,
     name: app.spec?.name ?? '',
+    host: app.host,
+    hostEnv: maskEnv(app.hostEnv),
     desired: app.desired,
     reloading: app.reloading,
     runnerPid: app.runnerPid,
@@ -56,10 +58,15 @@ export function describeJson(app: AppInfo): Record<string, unknown> {
 export function renderDescribe(app: AppInfo, colors: Colors): string {
   const name = app.spec?.name ?? `#${app.appId}`;
   let text = `${colors.bold(colors.cyan(name))} (id ${app.appId})\n`;
-  const state: Array<[string, string]> = [['desired', app.desired || '-']];
+  const state: Array<[string, string]> = [];
+  if (app.host) state.push(['host', app.host]);
+  state.push(['desired', app.desired || '-']);
   if (app.reloading) state.push(['reloading', 'yes']);
   state.push(['runner', app.runnerPid ? `pid ${app.runnerPid}${app.runnerVersion ? `, v${app.runnerVersion}` : ''}` : '-']);
   if (app.spec) state.push(...specFields(app.spec, { showEnvValues: false }));
+  // `fleet agent --env`: set over the app's own env on that host (values masked like env).
+  const hostEnv = Object.keys(app.hostEnv ?? {}).sort();
+  if (hostEnv.length > 0) state.push(['host env', hostEnv.map((k) => `${k}=****`).join(' ')]);
   text += renderFields(state, colors, '  ');
 
   const instances = [...app.instances].sort((a, b) => a.instance - b.instance);

@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { fleetPaths } from '@fleet/protocol';
+import { fleetPaths, HOST_LOGS_DIR } from '@fleet/protocol';
 import { compileFromFlags, isConfigFile, loadConfigFile, type Compiled } from '../config-loader';
 import type { CommandContext } from '../context';
 import { addHostOptions, whereOf } from '../host-options';
@@ -19,7 +19,8 @@ export async function compileStart(ctx: CommandContext, target: string, args: st
   const cwdFlag = flags.cwd === undefined ? undefined : path.resolve(ctx.cwd, flags.cwd);
   if (cwdFlag !== undefined) overrides.cwd = cwdFlag;
   const common = {
-    logsDir: fleetPaths(ctx.home).logsDir,
+    // For a controller, each host puts default logs in its own FLEET_HOME.
+    logsDir: ctx.controllerTarget() ? HOST_LOGS_DIR : fleetPaths(ctx.home).logsDir,
     strict: flags.strict,
     updateEnv: flags.updateEnv,
     shellEnv: ctx.env,
