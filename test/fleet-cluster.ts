@@ -17,6 +17,8 @@ export interface AgentSpec {
   name: string;
   /** Its FLEET_HOME folder, when not named after the host (an impostor with a taken name). */
   homeName?: string;
+  /** More `fleet agent` flags. */
+  args?: string[];
   labels?: string;
   env?: Record<string, string>;
 }
@@ -104,6 +106,7 @@ export class FleetCluster {
     const args = [FLEET_BIN, 'agent', '--controller', this.address, '--insecure', '--name', spec.name, '--token-file', opts.token ?? this.tokenFile('agent')];
     if (spec.labels) args.push('--labels', spec.labels);
     for (const [k, v] of Object.entries(spec.env ?? {})) args.push('--env', `${k}=${v}`);
+    args.push(...(spec.args ?? []));
     const child = spawn(process.execPath, args, {
       cwd: ROOT,
       env: { ...process.env, FLEET_HOME: this.hostHome(key), NO_COLOR: '1', FLEET_CONTEXT: '' },

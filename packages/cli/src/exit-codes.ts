@@ -3,7 +3,7 @@
 //   1  failed: the daemon or the config said no, or any app of the command failed
 //   2  bad usage: unknown command or option, missing argument, invalid flag value
 import { CommanderError } from 'commander';
-import { FleetError } from '@fleet/protocol';
+import { asFleetError } from '@fleet/protocol';
 import { UsageError } from './usage-error';
 
 export const EXIT_OK = 0;
@@ -22,10 +22,11 @@ export function reportError(err: unknown): ErrorReport {
     return { code: err.exitCode === 0 ? EXIT_OK : EXIT_USAGE, text: '' };
   }
   if (err instanceof UsageError) return { code: EXIT_USAGE, text: errorText(err.message, err.hint) };
-  if (err instanceof FleetError) {
+  const fleetError = asFleetError(err);
+  if (fleetError) {
     // A config file that does not compile is a failed command (1), not bad usage:
     // the command line was right, the file it names is wrong.
-    return { code: EXIT_FAILED, text: errorText(err.message, err.hint) };
+    return { code: EXIT_FAILED, text: errorText(fleetError.message, fleetError.hint) };
   }
   const message = err instanceof Error ? err.message : String(err);
   return { code: EXIT_FAILED, text: errorText(message) };

@@ -18,6 +18,11 @@ export interface FleetErrorOptions {
 }
 
 export class FleetError extends Error {
+  /**
+   * The bundled CLI and the controller/agent it loads by path hold separate
+   * copies of this class, so `instanceof` fails across them; this mark does not.
+   */
+  readonly isFleetError = true;
   readonly code: FleetErrorCode;
   readonly hint?: string;
   readonly app?: string;
@@ -85,4 +90,11 @@ export function errorFromCode(code: string, message: string, options?: FleetErro
     default:
       return new OperationFailedError(message, options);
   }
+}
+
+/** A FleetError from this or another copy of this module (see isFleetError). */
+export function asFleetError(err: unknown): FleetError | undefined {
+  if (err instanceof FleetError) return err;
+  if (err instanceof Error && (err as Partial<FleetError>).isFleetError === true) return err as FleetError;
+  return undefined;
 }
