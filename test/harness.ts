@@ -155,7 +155,7 @@ export class FleetHome {
 
   /** Stops every app and the daemon, kills anything left, removes the home. */
   async cleanup(): Promise<void> {
-    this.fleet(['kill'], { timeoutMs: 30_000 });
+    this.fleet(['kill'], { timeoutMs: 30_000, env: { FLEET_CONTEXT: 'local' } });
     // Belt and braces: nothing started under this home may outlive the test.
     const leftovers = spawnSync('pgrep', ['-f', this.home], { encoding: 'utf8' }).stdout.trim();
     for (const pid of leftovers.split('\n').filter(Boolean)) {

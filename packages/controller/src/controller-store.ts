@@ -3,8 +3,7 @@
 // only have to confirm it. Writes are atomic and coalesced: a fleet's state
 // changes every second, the file need not.
 import * as path from 'node:path';
-import { AppInfo, BadInputError, HostInfo } from '@fleet/protocol';
-import { readJsonFile, writeFileAtomic } from './atomic-file';
+import { AppInfo, BadInputError, HostInfo, readJsonFile, writeFileAtomic } from '@fleet/protocol';
 import type { PersistedHost } from './host-registry';
 
 interface StoreFile {

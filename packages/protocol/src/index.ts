@@ -21,5 +21,6 @@ export * from './link-protocol';
 export * from './host-calls';
 export * from './host-selector';
 export * from './transport';
+export { readJsonFile, writeFileAtomic } from './atomic-file';
 // The config compiler is its own entry point (@fleet/protocol/config): it pulls in
 // yaml, json5 and cron-parser, which every `fleet ls` would otherwise load.

@@ -17,12 +17,13 @@ import {
   NotFoundError,
   type RunnerState,
   placeHostLogPath,
+  readJsonFile,
   runnerSocketPath,
   safeFileName,
+  writeFileAtomic,
 } from '@fleet/protocol';
 import { launchRunner } from './runner-launcher';
 import { RunnerClient } from './runner-client';
-import { readJsonFile, writeFileAtomic } from './atomic-file';
 import { allLogFiles, flushLogFiles, usesPerInstanceFiles } from '../logs/log-paths';
 
 type Desired = 'online' | 'stopped';

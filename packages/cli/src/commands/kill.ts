@@ -2,7 +2,7 @@
 // answers, so `fleet kill && fleet start ...` never talks to the dying one.
 import type { Command } from 'commander';
 import { status } from '@grpc/grpc-js';
-import { FleetError, UnavailableError } from '@fleet/protocol';
+import { BadInputError, FleetError, UnavailableError } from '@fleet/protocol';
 import type { FleetApi } from '../client';
 import type { CommandContext } from '../context';
 import { EXIT_OK } from '../exit-codes';
@@ -15,6 +15,13 @@ export interface KillFlags {
 }
 
 export async function kill(ctx: CommandContext, flags: KillFlags): Promise<number> {
+  const target = ctx.controllerTarget();
+  if (target) {
+    // Never a fleet-wide kill by habit: this command is about one machine's daemon.
+    throw new BadInputError(`fleet kill stops this machine's daemon and its apps, but commands go to controller ${target.name}`, {
+      hint: 'on this machine: FLEET_CONTEXT=local fleet kill; across hosts: fleet stop all --hosts web1,web2',
+    });
+  }
   const conn = await ctx.connectIfRunning();
   if (!conn) {
     if (flags.json) ctx.json({ killed: false, pid: 0, stoppedApps: 0 });

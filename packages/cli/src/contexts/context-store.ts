@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { BadInputError, NotFoundError } from '@fleet/protocol';
+import { BadInputError, NotFoundError, writeFileAtomic } from '@fleet/protocol';
 
 /** The name that means "the local daemon"; reserved, never stored. */
 export const LOCAL_CONTEXT = 'local';
@@ -310,33 +310,3 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
-/** Temp file, fsync, rename, fsync of the folder: a crash leaves the old file or the new one. */
-function writeFileAtomic(file: string, data: string): void {
-  const dir = path.dirname(file);
-  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-  const fd = fs.openSync(tmp, 'wx', 0o600);
-  try {
-    try {
-      fs.fchmodSync(fd, 0o600); // the umask may have taken bits away; never added any
-      fs.writeSync(fd, data);
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
-  try {
-    const dirFd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(dirFd);
-    } finally {
-      fs.closeSync(dirFd);
-    }
-  } catch {
-    // some filesystems refuse fsync on a directory; the rename is still atomic
-  }
-}

@@ -4,8 +4,7 @@
 // slow KDF is needed. The file is rewritten atomically with mode 0600 on every
 // change; this process is its only writer (the CLI goes through the RPCs).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import { BadInputError, ConflictError, NotFoundError, type TokenInfo } from '@fleet/protocol';
-import { readJsonFile, writeFileAtomic } from '../atomic-file';
+import { BadInputError, ConflictError, NotFoundError, readJsonFile, type TokenInfo, writeFileAtomic } from '@fleet/protocol';
 import { ROLES, parseRole, type Role } from './roles';
 
 export const TOKEN_PREFIX = 'fleet_';
