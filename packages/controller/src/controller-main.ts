@@ -78,7 +78,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       heartbeatMs: opts.heartbeatMs ?? 5_000,
       downAfterMs: opts.downAfterMs ?? 5 * 60_000,
     },
-    onChange: () => store?.changed(),
+    onChange: (_name, kind) => store?.changed(kind),
   });
   store = new ControllerStore(opts.dataDir, () => registry.persisted());
   registry.load(store.load());

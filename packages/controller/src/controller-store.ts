@@ -1,7 +1,9 @@
 // What the controller keeps on disk (--data): hosts and their last reported
 // apps, so a restarted controller shows the whole fleet at once and agents
-// only have to confirm it. Writes are atomic and coalesced: a fleet's state
-// changes every second, the file need not.
+// only have to confirm it. Writes are atomic and coalesced: a host joining or
+// leaving is written within half a second; app reports (which change with
+// every CPU sample, across the whole fleet) at most every ten seconds — the
+// agents resend them on reconnect anyway.
 import * as path from 'node:path';
 import { AppInfo, BadInputError, HostInfo, readJsonFile, writeFileAtomic } from '@fleet/protocol';
 import type { PersistedHost } from './host-registry';
@@ -15,10 +17,14 @@ export class ControllerStore {
   readonly file: string;
   private timer?: NodeJS.Timeout;
 
+  private dueAt = Infinity;
+
   constructor(
     dataDir: string,
     private readonly source: () => PersistedHost[],
-    private readonly delayMs = 500,
+    private readonly hostDelayMs = 500,
+    private readonly appsDelayMs = 10_000,
+    private readonly now: () => number = Date.now,
   ) {
     this.file = path.join(dataDir, 'state.json');
   }
@@ -41,15 +47,20 @@ export class ControllerStore {
     return raw.hosts.map((h) => ({ info: HostInfo.fromJSON(h.info), apps: h.apps.map((a) => AppInfo.fromJSON(a)) }));
   }
 
-  /** Something changed: write soon, once. */
-  changed(): void {
-    if (this.timer) return;
-    this.timer = setTimeout(() => this.flush(), this.delayMs);
+  /** Something changed: write soon (a host) or in a while (apps), once. */
+  changed(kind: 'host' | 'apps'): void {
+    const due = this.now() + (kind === 'host' ? this.hostDelayMs : this.appsDelayMs);
+    if (due >= this.dueAt) return;
+    clearTimeout(this.timer);
+    this.dueAt = due;
+    this.timer = setTimeout(() => this.flush(), due - this.now());
+    this.timer.unref();
   }
 
   flush(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
+    this.dueAt = Infinity;
     const file: StoreFile = {
       version: 1,
       hosts: this.source().map((h) => ({ info: HostInfo.toJSON(h.info), apps: h.apps.map((a) => AppInfo.toJSON(a)) })),

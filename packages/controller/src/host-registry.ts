@@ -35,8 +35,8 @@ export interface PersistedHost {
 export interface HostRegistryOptions {
   now?: () => number;
   policy?: HostStatusPolicy;
-  /** Something a user would see changed: persist, notify. */
-  onChange?: (name: string) => void;
+  /** Something a user would see changed: the host itself, or only its apps' reports. */
+  onChange?: (name: string, kind: 'host' | 'apps') => void;
 }
 
 const STATUS_WORD: Partial<Record<HostStatus, string>> = {
@@ -152,7 +152,7 @@ export class HostRegistry {
     if (!entry) return;
     entry.apps = new Map(apps.map((a) => [a.spec?.name ?? '', a]));
     entry.info.lastSeenMs = this.now();
-    this.changed(name);
+    this.changed(name, 'apps');
   }
 
   delta(name: string, delta: StateDelta): void {
@@ -161,7 +161,7 @@ export class HostRegistry {
     for (const app of delta.changed) entry.apps.set(app.spec?.name ?? '', app);
     for (const gone of delta.removed) entry.apps.delete(gone);
     entry.info.lastSeenMs = this.now();
-    this.changed(name);
+    this.changed(name, 'apps');
   }
 
   /** Applies the passing of time: missed heartbeats, long disconnections. */
@@ -245,7 +245,7 @@ export class HostRegistry {
     this.changed(entry.info.name);
   }
 
-  private changed(name: string): void {
-    this.opts.onChange?.(name);
+  private changed(name: string, kind: 'host' | 'apps' = 'host'): void {
+    this.opts.onChange?.(name, kind);
   }
 }
