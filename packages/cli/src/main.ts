@@ -12,6 +12,7 @@ import { registerController } from './commands/controller';
 import { registerHosts } from './commands/hosts';
 import { registerToken } from './commands/token';
 import { registerDescribe } from './commands/describe';
+import { registerDev } from './commands/dev';
 import { registerFlush } from './commands/flush';
 import { registerKill } from './commands/kill';
 import { registerLifecycle } from './commands/lifecycle';
@@ -53,6 +54,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerHosts(program, ctx);
   registerContext(program, ctx);
   registerToken(program, ctx);
+  registerDev(program, ctx);
   addUsageHints(program, 'fleet');
   return program;
 }
