@@ -127,7 +127,8 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
 function stampLines(host: string, lines: LogLine[], dropped: number, now: number): LogLine[] {
   const out = lines.map((l) => ({ ...l, host }));
   if (dropped > 0) {
-    out.push({
+    // Before the batch: the agent dropped its oldest lines.
+    out.unshift({
       app: '',
       instance: 0,
       stream: LogStream.LOG_STREAM_ERR,

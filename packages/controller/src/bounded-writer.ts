@@ -36,7 +36,8 @@ export class BoundedWriter {
       if (this.dropped > 0) {
         const n = this.dropped;
         this.dropped = 0;
-        this.queue.unshift({
+        // At the gap: the lost lines came after everything queued.
+        this.queue.push({
           app: '',
           instance: 0,
           stream: LogStream.LOG_STREAM_ERR,

@@ -226,13 +226,15 @@ export class HostRegistry {
     const reachable = entry.info.status === HostStatus.HOST_STATUS_READY;
     const host = entry.info.name;
     const now = this.now();
+    const skew = entry.info.clockSkewMs;
     return [...entry.apps.values()].map((a) => ({
       ...a,
       host,
       instances: a.instances.map((i) =>
         reachable
           ? // Agents leave uptime out of their deltas (it changes every millisecond).
-            { ...i, host, uptimeMs: i.status === InstanceStatus.INSTANCE_STATUS_ONLINE && i.startedMs > 0 ? Math.max(0, now - i.startedMs) : 0 }
+            // startedMs is on the agent's clock: skew = agent − controller.
+            { ...i, host, uptimeMs: i.status === InstanceStatus.INSTANCE_STATUS_ONLINE && i.startedMs > 0 ? Math.max(0, now - (i.startedMs - skew)) : 0 }
           : { ...i, host, status: InstanceStatus.INSTANCE_STATUS_UNKNOWN, cpuPercent: 0, uptimeMs: 0 },
       ),
     }));

@@ -40,7 +40,7 @@ export class CommandRunner {
       request: { decode(b: Uint8Array): unknown };
       response: { encode(m: unknown): { finish(): Uint8Array } };
     };
-    const handler = this.host[cmd.method] as (req: unknown) => Promise<unknown>;
+    const handler = (this.host[cmd.method] as (req: unknown) => Promise<unknown>).bind(this.host);
     try {
       const res = await handler(codec.request.decode(cmd.request));
       return { ...base, response: Buffer.from(codec.response.encode(res).finish()) };

@@ -15,11 +15,15 @@ export class LogBuffer {
     if (this.size > this.capacity) {
       this.head++;
       this.droppedCount++;
-      // Compact now and then rather than shift() per line.
-      if (this.head > 4096 && this.head > this.lines.length / 2) {
-        this.lines = this.lines.slice(this.head);
-        this.head = 0;
-      }
+      this.compact();
+    }
+  }
+
+  /** Frees taken and dropped lines now and then, rather than shift() per line. */
+  private compact(): void {
+    if (this.head > 4096 && this.head > this.lines.length / 2) {
+      this.lines = this.lines.slice(this.head);
+      this.head = 0;
     }
   }
 
@@ -34,6 +38,9 @@ export class LogBuffer {
     if (this.head === this.lines.length) {
       this.lines = [];
       this.head = 0;
+    } else {
+      // Drained in batches but never empty (the link pushing back): still bounded.
+      this.compact();
     }
     const dropped = this.droppedCount;
     this.droppedCount = 0;
