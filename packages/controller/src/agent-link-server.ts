@@ -8,6 +8,7 @@ import {
   type ControllerMessage,
   LINK_PROTOCOL_VERSION,
   linkVersionProblem,
+  type LogBatch,
   type LogLine,
   LogStream,
   type Register,
@@ -99,7 +100,7 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
         if (msg.heartbeat) deps.registry.heartbeat(host, msg.heartbeat);
         if (msg.snapshot) deps.registry.snapshot(host, msg.snapshot.apps);
         if (msg.delta) deps.registry.delta(host, msg.delta);
-        if (msg.logs) deps.logs.publish(stampLines(host, msg.logs.lines, msg.logs.dropped, now()));
+        if (msg.logs) takeLogs(deps, host, link, msg.logs, now());
         if (msg.result) link.onResult(msg.result);
       });
 
@@ -121,6 +122,19 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
       stream.on('close', () => closed('the link closed'));
     },
   };
+}
+
+/** Publishes a batch once (the agent resends unacknowledged ones after a reconnect) and acknowledges it. */
+function takeLogs(deps: AgentLinkDeps, host: string, link: RemoteHostLink, batch: LogBatch, now: number): void {
+  const entry = deps.registry.get(host);
+  // A stream already replaced by a newer link of the agent: the new one resends.
+  if (!entry || entry.link !== link || !entry.instanceId) return;
+  const last = entry.logSeq?.instanceId === entry.instanceId ? entry.logSeq.seq : 0;
+  if (batch.seq === 0 || batch.seq > last) {
+    deps.logs.publish(stampLines(host, batch.lines, batch.dropped, now));
+    if (batch.seq > 0) entry.logSeq = { instanceId: entry.instanceId, seq: batch.seq };
+  }
+  link.ack(batch.seq);
 }
 
 /** The host is the link's, whatever the agent wrote; drops become a visible line. */

@@ -25,6 +25,8 @@ export interface HostEntry {
   link?: HostLink;
   /** The agent process holding the link; a different one claiming the name is refused. */
   instanceId?: string;
+  /** The last log batch taken from an agent process: a batch sent again after a reconnect is skipped. */
+  logSeq?: { instanceId: string; seq: number };
 }
 
 export interface PersistedHost {

@@ -51,6 +51,11 @@ export class RemoteHostLink implements HostLink {
     });
   }
 
+  /** Log batches up to seq are taken. */
+  ack(seq: number): void {
+    if (!this.closed && seq > 0) this.send({ logAck: { seq } });
+  }
+
   onResult(result: CommandResult): void {
     const p = this.pending.get(result.id);
     if (!p) return; // timed out, or answered twice

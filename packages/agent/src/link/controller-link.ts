@@ -5,6 +5,7 @@
 import * as os from 'node:os';
 import {
   type AgentMessage,
+  type LogBatch,
   AgentLinkClient,
   type ControllerMessage,
   fromServiceError,
@@ -47,6 +48,10 @@ export class ControllerLink {
   private flushScheduled = false;
   private blocked = false;
   private lastProblem = '';
+  /** Batches sent but not yet acknowledged: sent again after a reconnect, so a controller crash loses none. */
+  private unacked: LogBatch[] = [];
+  private unackedLines = 0;
+  private logSeq = 0;
   private readonly commands: CommandRunner;
   private readonly shipper: LogShipper;
 
@@ -113,7 +118,14 @@ export class ControllerLink {
       clearInterval(this.heartbeatTimer);
       this.heartbeatTimer = setInterval(() => this.send({ heartbeat: { timeMs: Date.now(), load1: os.loadavg()[0], memoryFreeBytes: os.freemem() } }), every);
       this.heartbeatTimer.unref();
+      // What the last controller may never have received goes first, in order.
+      for (const batch of this.unacked) this.send({ logs: batch });
       this.flush();
+    }
+    if (msg.logAck) {
+      const upTo = msg.logAck.seq;
+      while (this.unacked.length > 0 && this.unacked[0].seq <= upTo) this.unackedLines -= this.unacked.shift()!.lines.length;
+      if (this.shipper.buffer.size > 0) this.scheduleFlush();
     }
     if (msg.command) {
       const cmd = msg.command;
@@ -171,12 +183,17 @@ export class ControllerLink {
     }, 5);
   }
 
-  /** Sends buffered lines until the stream pushes back, then waits for it to drain. */
+  /**
+   * Sends buffered lines until the stream pushes back (then waits for it to
+   * drain) or too many wait for an acknowledgement (then waits for acks).
+   */
   private flush(): void {
     const stream = this.stream;
     if (!stream || !this.connected || this.blocked) return;
-    while (this.shipper.buffer.size > 0) {
-      const batch = this.shipper.buffer.take(BATCH_LINES);
+    while (this.shipper.buffer.size > 0 && this.unackedLines < this.shipper.buffer.capacity) {
+      const batch: LogBatch = { ...this.shipper.buffer.take(BATCH_LINES), seq: ++this.logSeq };
+      this.unacked.push(batch);
+      this.unackedLines += batch.lines.length;
       if (!stream.write({ logs: batch })) {
         this.blocked = true;
         stream.once('drain', () => {

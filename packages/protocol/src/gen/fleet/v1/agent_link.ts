@@ -79,6 +79,12 @@ export interface LogBatch {
    * while the controller was away). Never a silent gap.
    */
   dropped: number;
+  /**
+   * Numbers the agent process's batches from 1. The agent keeps a batch until
+   * the controller acknowledges it and sends it again after a reconnect; the
+   * controller skips a number it has already taken from that agent process.
+   */
+  seq: number;
 }
 
 export interface CommandResult {
@@ -93,6 +99,12 @@ export interface CommandResult {
 export interface ControllerMessage {
   registered?: Registered | undefined;
   command?: Command | undefined;
+  logAck?: LogAck | undefined;
+}
+
+/** Every log batch up to and including seq has been received. */
+export interface LogAck {
+  seq: number;
 }
 
 export interface Registered {
@@ -1019,7 +1031,7 @@ export const StateDelta: MessageFns<StateDelta> = {
 };
 
 function createBaseLogBatch(): LogBatch {
-  return { lines: [], dropped: 0 };
+  return { lines: [], dropped: 0, seq: 0 };
 }
 
 export const LogBatch: MessageFns<LogBatch> = {
@@ -1029,6 +1041,9 @@ export const LogBatch: MessageFns<LogBatch> = {
     }
     if (message.dropped !== 0) {
       writer.uint32(16).int64(message.dropped);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(24).uint64(message.seq);
     }
     return writer;
   },
@@ -1062,6 +1077,14 @@ export const LogBatch: MessageFns<LogBatch> = {
             message.dropped = longToNumber(reader.int64());
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1078,6 +1101,7 @@ export const LogBatch: MessageFns<LogBatch> = {
     return {
       lines: globalThis.Array.isArray(object?.lines) ? object.lines.map((e: any) => LogLine.fromJSON(e)) : [],
       dropped: isSet(object.dropped) ? globalThis.Number(object.dropped) : 0,
+      seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0,
     };
   },
 
@@ -1089,6 +1113,9 @@ export const LogBatch: MessageFns<LogBatch> = {
     if (message.dropped !== 0) {
       obj.dropped = Math.round(message.dropped);
     }
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
     return obj;
   },
 
@@ -1099,6 +1126,7 @@ export const LogBatch: MessageFns<LogBatch> = {
     const message = createBaseLogBatch();
     message.lines = object.lines?.map((e) => LogLine.fromPartial(e)) || [];
     message.dropped = object.dropped ?? 0;
+    message.seq = object.seq ?? 0;
     return message;
   },
 };
@@ -1249,7 +1277,7 @@ export const CommandResult: MessageFns<CommandResult> = {
 };
 
 function createBaseControllerMessage(): ControllerMessage {
-  return { registered: undefined, command: undefined };
+  return { registered: undefined, command: undefined, logAck: undefined };
 }
 
 export const ControllerMessage: MessageFns<ControllerMessage> = {
@@ -1259,6 +1287,9 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
     }
     if (message.command !== undefined) {
       Command.encode(message.command, writer.uint32(18).fork()).join();
+    }
+    if (message.logAck !== undefined) {
+      LogAck.encode(message.logAck, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1292,6 +1323,14 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
             message.command = Command.decode(reader, reader.uint32());
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.logAck = LogAck.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1308,6 +1347,11 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
     return {
       registered: isSet(object.registered) ? Registered.fromJSON(object.registered) : undefined,
       command: isSet(object.command) ? Command.fromJSON(object.command) : undefined,
+      logAck: isSet(object.logAck)
+        ? LogAck.fromJSON(object.logAck)
+        : isSet(object.log_ack)
+        ? LogAck.fromJSON(object.log_ack)
+        : undefined,
     };
   },
 
@@ -1318,6 +1362,9 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
     }
     if (message.command !== undefined) {
       obj.command = Command.toJSON(message.command);
+    }
+    if (message.logAck !== undefined) {
+      obj.logAck = LogAck.toJSON(message.logAck);
     }
     return obj;
   },
@@ -1333,6 +1380,76 @@ export const ControllerMessage: MessageFns<ControllerMessage> = {
     message.command = (object.command !== undefined && object.command !== null)
       ? Command.fromPartial(object.command)
       : undefined;
+    message.logAck = (object.logAck !== undefined && object.logAck !== null)
+      ? LogAck.fromPartial(object.logAck)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseLogAck(): LogAck {
+  return { seq: 0 };
+}
+
+export const LogAck: MessageFns<LogAck> = {
+  encode(message: LogAck, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.seq !== 0) {
+      writer.uint32(8).uint64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogAck {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogAck();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogAck {
+    return { seq: isSet(object.seq) ? globalThis.Number(object.seq) : 0 };
+  },
+
+  toJSON(message: LogAck): unknown {
+    const obj: any = {};
+    if (message.seq !== 0) {
+      obj.seq = Math.round(message.seq);
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<LogAck>, I>>(base?: I): LogAck {
+    return LogAck.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<LogAck>, I>>(object: I): LogAck {
+    const message = createBaseLogAck();
+    message.seq = object.seq ?? 0;
     return message;
   },
 };
