@@ -5,6 +5,7 @@
 // upgrade — leaves every app running under its runner; the next daemon
 // re-adopts them. Only `fleet kill` stops the apps.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { clientCredentials, type ClientTlsOptions, FleetService, FLEET_VERSION, fleetPaths, resolveHome } from '@fleet/protocol';
 import { createControllerService, HostRegistry, LogHub, localAuthorizer } from '@fleet/controller';
@@ -106,6 +107,13 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
 
   await registry.restore();
   sampler.start();
+  // The embedded controller hears from its own host as from any other: load, memory, apps.
+  const selfReport = (): void => {
+    hosts.heartbeat(identity().name, { timeMs: Date.now(), load1: os.loadavg()[0], memoryFreeBytes: os.freemem() });
+    hosts.snapshot(identity().name, host.snapshot());
+  };
+  selfReport();
+  setInterval(selfReport, 5_000).unref();
   // We hold the lock, so a socket file here is a dead daemon's leftover.
   fs.rmSync(paths.socket, { force: true });
   await new Promise<void>((resolve, reject) =>

@@ -162,7 +162,12 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
   return {
     ping: unary(authorize, P.ping.path, (_req, role) => ({ ...deps.ping, mode: deps.mode, role })),
 
-    hosts: unary(authorize, P.hosts.path, (req) => ({ hosts: registry.select(req.where).map((e) => registry.view(e)) })),
+    hosts: unary(authorize, P.hosts.path, async (req) => {
+      const entries = registry.select(req.where);
+      // The in-process host is asked now; remote hosts are as last reported.
+      for (const e of entries) if (e.link?.follow) registry.snapshot(e.info.name, await appsOn(e, false));
+      return { hosts: entries.map((e) => registry.view(e)) };
+    }),
 
     list: unary(authorize, P.list.path, async (req) => {
       const entries = registry.select(req.where);
