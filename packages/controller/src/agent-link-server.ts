@@ -36,6 +36,7 @@ function registrationProblem(reg: Register): string | undefined {
   if (!HOST_NAME.test(reg.name)) {
     return `host name "${reg.name}" is not valid: use letters, digits, dot, dash and underscore (fleet agent --name web1)`;
   }
+  if (!reg.instanceId) return 'the agent did not say which process it is (instance_id): upgrade fleet on the host';
   return linkVersionProblem(reg.protocolVersion);
 }
 
@@ -97,6 +98,8 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
           return;
         }
         const host = name!;
+        // A stream replaced by a newer link of the same agent says nothing any more.
+        if (deps.registry.get(host)?.link !== link) return;
         if (msg.heartbeat) deps.registry.heartbeat(host, msg.heartbeat);
         if (msg.snapshot) deps.registry.snapshot(host, msg.snapshot.apps);
         if (msg.delta) deps.registry.delta(host, msg.delta);

@@ -11,14 +11,32 @@ const STATUS_OF: Record<FleetErrorCode, status> = {
   DENIED: status.PERMISSION_DENIED,
 };
 
+/**
+ * Metadata values must be printable ASCII (grpc-js throws otherwise): hints may
+ * carry "…", a refused host name anything. Those are percent-encoded; plain
+ * values, which never contain "%", travel as they are.
+ */
+function metadataSafe(value: string): string {
+  return /^[\x20-\x24\x26-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+function fromMetadata(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
 /** Turns any thrown value into the error a gRPC handler passes to its callback. */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   const metadata = new Metadata();
   if (err instanceof FleetError) {
     metadata.set('fleet-code', err.code);
-    if (err.hint) metadata.set('fleet-hint', err.hint);
-    if (err.app) metadata.set('fleet-app', err.app);
-    if (err.host) metadata.set('fleet-host', err.host);
+    if (err.hint) metadata.set('fleet-hint', metadataSafe(err.hint));
+    if (err.app) metadata.set('fleet-app', metadataSafe(err.app));
+    if (err.host) metadata.set('fleet-host', metadataSafe(err.host));
     return { code: STATUS_OF[err.code], details: err.message, metadata };
   }
   const message = err instanceof Error ? err.message : String(err);
@@ -30,7 +48,7 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
 export function fromServiceError(err: ServiceError): FleetError {
   const get = (key: string): string | undefined => {
     const value = err.metadata?.get(key)[0];
-    return value === undefined ? undefined : String(value);
+    return value === undefined ? undefined : fromMetadata(String(value));
   };
   const code = get('fleet-code');
   if (code) {
