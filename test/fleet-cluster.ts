@@ -150,8 +150,8 @@ export class FleetCluster {
   }
 
   /** A long-running CLI command (logs -f): stop() interrupts it like Ctrl-C and returns what it printed. */
-  spawnFleet(args: string[]): { stop(): Promise<CliResult>; output(): string } {
-    const child = spawn(process.execPath, [FLEET_BIN, ...args], { cwd: ROOT, env: this.laptop.env });
+  spawnFleet(args: string[], env: NodeJS.ProcessEnv = {}): { stop(): Promise<CliResult>; output(): string; done: Promise<CliResult> } {
+    const child = spawn(process.execPath, [FLEET_BIN, ...args], { cwd: ROOT, env: { ...this.laptop.env, ...env } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -162,6 +162,7 @@ export class FleetCluster {
       ),
     );
     return {
+      done,
       output: () => stdout,
       stop: () => {
         child.kill('SIGINT');

@@ -26,8 +26,13 @@ describe('tokens and roles', { timeout: 120_000 }, () => {
     assert.match(r.stderr, /fleet token create/);
   });
 
-  test('a viewer reads but cannot act', () => {
+  test('a viewer reads but cannot act, and never sees env values', () => {
     assert.equal(as(TOKENS.viewer, ['ls']).code, 0);
+    const seen = as(TOKENS.viewer, ['describe', 'api', '--json']).json<{ hostEnv: Record<string, string> }[]>();
+    assert.deepEqual(seen[0].hostEnv, { PORT: '****' });
+    const hosts = as(TOKENS.viewer, ['hosts', '--json']).json<{ env: Record<string, string> }[]>();
+    assert.deepEqual(hosts[0].env, { PORT: '****' });
+    assert.deepEqual(c.hosts()[0].env, { PORT: '0' }, 'an operator sees them');
     assert.equal(as(TOKENS.viewer, ['hosts']).code, 0);
     const r = as(TOKENS.viewer, ['restart', 'api']);
     assert.equal(r.code, 1);
@@ -62,6 +67,17 @@ describe('tokens and roles', { timeout: 120_000 }, () => {
     const after = as(token, ['ls']);
     assert.equal(after.code, 1);
     assert.match(after.stderr, /not known/);
+  });
+
+  test('revoking a token ends the streams it opened at once', async () => {
+    const { token } = c.fleet(['token', 'create', '--role', 'viewer', '--name', 'watcher', '--json']).json<{ token: string }>();
+    const follow = c.spawnFleet(['logs', 'api', '-f'], { FLEET_TOKEN: token });
+    await waitFor(() => (c.controllerLog.length > 0 ? true : undefined));
+    await new Promise((r) => setTimeout(r, 700));
+    assert.equal(c.fleet(['token', 'revoke', 'watcher']).code, 0);
+    const out = await follow.done;
+    assert.equal(out.code, 1);
+    assert.match(out.stderr, /this log stream ended: its token was revoked/);
   });
 });
 

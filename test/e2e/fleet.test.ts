@@ -114,6 +114,10 @@ describe('a fleet of three hosts', { timeout: 240_000 }, () => {
     assert.match(b.stderr, /no host matches --selector zone=z/);
     const bad = c.fleet(['ls', '--selector', 'zone']);
     assert.equal(bad.code, 2, 'a malformed selector is bad usage');
+    // An error from one host names it.
+    const one = c.fleet(['restart', 'nosuch', '--hosts', 'web2']);
+    assert.equal(one.code, 1);
+    assert.match(one.stderr, /^error: web2: /);
   });
 
   test('logs -f merges the hosts, every line once, prefixed host/app#instance', async () => {
@@ -122,11 +126,11 @@ describe('a fleet of three hosts', { timeout: 240_000 }, () => {
       config,
       `module.exports = { apps: [{ name: 'printer', script: ${JSON.stringify(FIXTURE_APP)}, env: { NO_LISTEN: '1', LOG_LINES_PER_S: '200' } }] };`,
     );
-    const follow = c.spawnFleet(['logs', 'printer', '-f', '--lines', '0', '--out']);
-    await new Promise((r) => setTimeout(r, 800));
     const started = c.fleet(['start', config, '--hosts', 'web1,web2']);
     assert.equal(started.code, 0, started.stderr);
-    await waitFor(() => (follow.output().match(/web2\/printer#0 \| line 300\b/) ? true : undefined), { message: 'lines from web2' });
+    const follow = c.spawnFleet(['logs', 'printer', '-f', '--lines', '0', '--out']);
+    const count = (host: string): number => follow.output().split(`${host}/printer#0 |`).length - 1;
+    await waitFor(() => (count('web1') > 150 && count('web2') > 150 ? true : undefined), { message: 'lines from both hosts' });
     const out = await follow.stop();
     assert.equal(out.code, 0, out.stderr);
     const lines = out.stdout.trim().split('\n');

@@ -74,6 +74,8 @@ export function createControllerClient(address: string, creds: ChannelCredential
   return new FleetClient(address, creds, {
     'grpc.initial_reconnect_backoff_ms': 200,
     'grpc.max_reconnect_backoff_ms': 1000,
+    // `fleet ls` of a large fleet is one message (grpc's default limit is 4 MB).
+    'grpc.max_receive_message_length': 64 * 1024 * 1024,
   });
 }
 

@@ -6,6 +6,7 @@ import {
   type AgentMessage,
   BadInputError,
   type ControllerMessage,
+  DeniedError,
   LINK_PROTOCOL_VERSION,
   linkVersionProblem,
   type LogBatch,
@@ -18,12 +19,15 @@ import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { Authorizer } from './authorizer';
 import type { HostRegistry } from './host-registry';
 import type { LogSink } from './log-hub';
+import type { OpenStreams } from './open-streams';
 import { RemoteHostLink } from './remote-host-link';
 
 export interface AgentLinkDeps {
   registry: HostRegistry;
   logs: LogSink;
   authorize: Authorizer;
+  /** Links by token, ended when their token is revoked. */
+  streams?: OpenStreams;
   log: (msg: string) => void;
   now?: () => number;
   /** How long an agent may take to register after connecting. */
@@ -47,12 +51,16 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
       const fail = (err: unknown): void => {
         stream.emit('error', toServiceError(err));
       };
+      let tokenId: string;
       try {
-        deps.authorize(stream.metadata, '/fleet.v1.AgentLink/Connect');
+        tokenId = deps.authorize(stream.metadata, '/fleet.v1.AgentLink/Connect').tokenId;
       } catch (err) {
         fail(err);
         return;
       }
+      const untrack = deps.streams?.track(tokenId, (reason) => fail(new DeniedError(`the controller ended this agent's link: ${reason}`, {
+        hint: 'give the agent a new token: fleet token create --role agent',
+      })));
       let name: string | undefined;
       let link: RemoteHostLink | undefined;
       const registerTimer = setTimeout(
@@ -109,6 +117,7 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
 
       const closed = (why: string): void => {
         clearTimeout(registerTimer);
+        untrack?.();
         if (!link || !name) return;
         const l = link;
         link = undefined;

@@ -3,7 +3,13 @@
 // every caller is an operator.
 import type { Metadata } from '@grpc/grpc-js';
 
-/** Returns the caller's role for the method (a gRPC path), or throws a FleetError saying why not. */
-export type Authorizer = (metadata: Metadata, method: string) => string;
+export interface CallerRole {
+  role: string;
+  /** The token's id; streams opened with it end when it is revoked. Empty in local mode. */
+  tokenId: string;
+}
 
-export const localAuthorizer: Authorizer = () => 'operator';
+/** Returns the caller for the method (a gRPC path), or throws a FleetError saying why not. */
+export type Authorizer = (metadata: Metadata, method: string) => CallerRole;
+
+export const localAuthorizer: Authorizer = () => ({ role: 'operator', tokenId: '' });

@@ -22,6 +22,10 @@ import { ControllerStore } from './controller-store';
 import { createControllerService } from './fleet-service';
 import { HostRegistry } from './host-registry';
 import { LogHub } from './log-hub';
+import { OpenStreams } from './open-streams';
+
+/** The largest message the controller takes (a `fleet start` of many apps, a long log tail). */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
 export interface ControllerOptions {
   /** host:port; port 0 picks a free one. */
@@ -53,6 +57,11 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const announce = opts.announce ?? ((text: string) => process.stdout.write(text));
   const { host, port } = parseListen(opts.listen);
   const tls = opts.tlsCert !== undefined || opts.tlsKey !== undefined;
+  if (!tls && opts.tlsCa !== undefined) {
+    throw new BadInputError('--tls-ca was given without --tls-cert and --tls-key', {
+      hint: 'the controller serves TLS with its own certificate: pass --tls-cert and --tls-key (agents and CLIs take --tls-ca)',
+    });
+  }
   if (!tls && !opts.insecure && !isLoopbackAddress(host)) {
     throw new BadInputError(`refusing to listen on ${opts.listen} without TLS: tokens would cross the network in clear`, {
       hint: 'pass --tls-cert and --tls-key (and give agents and CLIs --tls-ca), or --insecure on a network you trust',
@@ -63,14 +72,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const tokens = TokenStore.open(path.join(opts.dataDir, 'tokens.json'));
   for (const seed of opts.seedTokens ?? []) tokens.import(seed.token, seed.role, seed.name);
-  if (tokens.isEmpty()) {
-    const { token, info } = tokens.create('operator', 'first-operator');
-    announce(
-      `First start: an operator token was created (id ${info.id}). It is shown this once; store it now:\n\n  ${token}\n\n` +
-        `On a laptop: save it to a file (chmod 600) and run\n  fleet context add prod --controller ${os.hostname()}:${port || 7070} --token-file <file>${tls ? ' --tls-ca <ca.pem>' : ' --insecure'}\n` +
-        `For each server: fleet token create --role agent\n`,
-    );
-  }
+  const firstToken = tokens.isEmpty() ? tokens.create('operator', 'first-operator') : undefined;
 
   let store: ControllerStore | undefined;
   const registry = new HostRegistry({
@@ -80,12 +82,15 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     },
     onChange: (_name, kind) => store?.changed(kind),
   });
-  store = new ControllerStore(opts.dataDir, () => registry.persisted());
+  store = new ControllerStore(opts.dataDir, () => registry.persisted(), 500, 10_000, Date.now, log);
   registry.load(store.load());
   const hub = new LogHub({ windowLines: opts.logWindowLines });
-  const auth = (metadata: Parameters<typeof authorize>[1], method: string): string => authorize(tokens, metadata, method).role;
+  const auth = (metadata: Parameters<typeof authorize>[1], method: string) => authorize(tokens, metadata, method);
+  const streams = new OpenStreams();
 
   const server = new Server({
+    // A big `fleet start` or a long log tail from an agent must not cut its link (grpc's default is 4 MB).
+    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
     // Agents ping every 10 s to find dead links; allow it.
     'grpc.keepalive_permit_without_calls': 1,
     'grpc.http2.min_ping_interval_without_data_ms': 5_000,
@@ -97,15 +102,21 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       logs: hub,
       authorize: auth,
       mode: 'controller',
+      streams,
       ping: { pid: process.pid, version: FLEET_VERSION, home: opts.dataDir, startedMs: Date.now(), host: os.hostname() },
       tokens: {
         create: (role, name) => tokens.create(role, name),
-        revoke: (id) => tokens.revoke(id),
+        revoke: (id) => {
+          const info = tokens.revoke(id);
+          const ended = streams.revoke(info.id);
+          if (ended > 0) log(`token ${info.id} revoked: ended ${ended} open stream(s)`);
+          return info;
+        },
         list: () => tokens.list(),
       },
     }),
   );
-  server.addService(AgentLinkService, createAgentLinkServer({ registry, logs: hub, authorize: auth, log }));
+  server.addService(AgentLinkService, createAgentLinkServer({ registry, logs: hub, authorize: auth, streams, log }));
 
   const boundPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (err, p) => (err ? reject(new BadInputError(`cannot listen on ${opts.listen}: ${err.message}`, { hint: 'is another controller on that port? pick another with --listen' })) : resolve(p))),
@@ -113,6 +124,13 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const tickEvery = Math.max(50, Math.min(1000, Math.floor(registry.policy.heartbeatMs / 2)));
   const ticker = setInterval(() => registry.tick(), tickEvery);
   const address = `${host}:${boundPort}`;
+  if (firstToken) {
+    announce(
+      `First start: an operator token was created (id ${firstToken.info.id}). It is shown this once; store it now:\n\n  ${firstToken.token}\n\n` +
+        `On a laptop: save it to a file (chmod 600) and run\n  fleet context add prod --controller ${os.hostname()}:${boundPort} --token-file <file>${tls ? ' --tls-ca <ca.pem>' : ' --insecure'}\n` +
+        `For each server: fleet token create --role agent --name <host>\n`,
+    );
+  }
   if (!tls) {
     log(
       opts.insecure && !isLoopbackAddress(host)

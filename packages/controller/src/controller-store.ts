@@ -25,6 +25,7 @@ export class ControllerStore {
     private readonly hostDelayMs = 500,
     private readonly appsDelayMs = 10_000,
     private readonly now: () => number = Date.now,
+    private readonly log: (msg: string) => void = () => undefined,
   ) {
     this.file = path.join(dataDir, 'state.json');
   }
@@ -57,7 +58,19 @@ export class ControllerStore {
     this.timer.unref();
   }
 
+  /** Writes now. A failed write (disk full, permissions) is logged and retried; it never stops the controller. */
   flush(): void {
+    try {
+      this.write();
+    } catch (err) {
+      this.log(`cannot write ${this.file}: ${(err as Error).message}; retrying in 5 s (hosts and apps are still served from memory)`);
+      this.timer = setTimeout(() => this.flush(), 5_000);
+      this.timer.unref();
+      this.dueAt = this.now() + 5_000;
+    }
+  }
+
+  private write(): void {
     clearTimeout(this.timer);
     this.timer = undefined;
     this.dueAt = Infinity;

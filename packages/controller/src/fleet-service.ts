@@ -4,7 +4,10 @@
 import {
   type AppInfo,
   type AppResult,
+  asFleetError,
   BadInputError,
+  errorFromCode,
+  type HostInfo,
   type FleetErrorCode,
   FleetError,
   type FleetServer,
@@ -18,6 +21,7 @@ import {
   type LogsRequest,
   LogStream,
   NotFoundError,
+  DeniedError,
   type PingResponse,
   type TokenInfo,
   toServiceError,
@@ -26,6 +30,7 @@ import type { Metadata, sendUnaryData, ServerUnaryCall, ServerWritableStream, Se
 import type { Authorizer } from './authorizer';
 import { BoundedWriter } from './bounded-writer';
 import type { FollowHandle } from './host-link';
+import type { OpenStreams } from './open-streams';
 import { type HostEntry, type HostRegistry, hostStatusWord } from './host-registry';
 import { type LogFeed, type LogFilter, matchesLog, mergeByTime } from './log-hub';
 
@@ -44,6 +49,8 @@ export interface ControllerServiceDeps {
   tokens?: TokenAdmin;
   /** Local mode: `fleet kill` stops every app, then the daemon. */
   kill?: () => Promise<number>;
+  /** Where `logs -f` streams are tracked, to end with their token. */
+  streams?: OpenStreams;
 }
 
 type Path = (typeof FleetService)[keyof typeof FleetService]['path'];
@@ -51,7 +58,7 @@ type Path = (typeof FleetService)[keyof typeof FleetService]['path'];
 function unary<Req, Res>(authorize: Authorizer, path: Path, fn: (req: Req, role: string) => Promise<Res> | Res) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
     Promise.resolve()
-      .then(() => fn(call.request, authorize(call.metadata as Metadata, path)))
+      .then(() => fn(call.request, authorize(call.metadata as Metadata, path).role))
       .then(
         (res) => callback(null, res),
         (err: unknown) => callback(toServiceError(err) as ServiceError),
@@ -82,6 +89,27 @@ function failedResult(host: string, app: string, err: unknown): AppResult {
 
 const isAllTarget = (target: string): boolean => target === '' || target === 'all';
 
+const MASK = '****';
+const maskValues = (env: Record<string, string>): Record<string, string> =>
+  Object.fromEntries(Object.keys(env).map((k) => [k, MASK]));
+
+/** Env values are secrets more often than not: only operators get them, as only operators can start apps. */
+function forRole<T extends AppInfo | HostInfo>(items: T[], role: string): T[] {
+  if (role === 'operator') return items;
+  return items.map((item) =>
+    'spec' in item
+      ? { ...item, hostEnv: maskValues(item.hostEnv), spec: item.spec && { ...item.spec, env: maskValues(item.spec.env) } }
+      : { ...item, env: maskValues((item as HostInfo).env) },
+  );
+}
+
+/** A single host's error, named for the host it came from. */
+function onHost(host: string, err: unknown): unknown {
+  const e = asFleetError(err);
+  if (!e || e.message.startsWith(`${host}: `) || e.message.startsWith(`${host} `)) return err;
+  return errorFromCode(e.code, `${host}: ${e.message}`, { hint: e.hint, host, app: e.app, cause: err });
+}
+
 export function createControllerService(deps: ControllerServiceDeps): FleetServer {
   const { registry, authorize } = deps;
   const P = FleetService;
@@ -92,13 +120,27 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
     return registry.appsOf(entry);
   };
 
-  /** Hosts an action on `target` goes to: the selected ones, or, with no selector, those running the app. */
+  /**
+   * Hosts an action on `target` goes to: the selected ones, or, with no
+   * selector, those running the app (hosts down for good are left out).
+   */
   const actionHosts = (where: HostSelector | undefined, target: string): HostEntry[] => {
-    const entries = registry.select(where);
-    if (!isEmptySelector(where) || entries.length <= 1 || isAllTarget(target)) return entries;
-    const having = entries.filter((e) =>
-      [...e.apps.values()].some((a) => a.spec?.name === target || String(a.appId) === target),
-    );
+    let entries = registry.select(where);
+    if (isEmptySelector(where) && entries.length > 1) entries = entries.filter((e) => e.info.status !== HostStatus.HOST_STATUS_DOWN);
+    if (entries.length <= 1 || isAllTarget(target)) return entries;
+    const byId = /^\d+$/.test(target);
+    const matches = (a: AppInfo): boolean => a.spec?.name === target || (byId && String(a.appId) === target);
+    const having = entries.filter((e) => [...e.apps.values()].some(matches));
+    if (byId) {
+      // App ids are numbered per host: id 4 is one app on web1 and another on web3.
+      const meant = having.map((e) => `${e.info.name}: ${[...e.apps.values()].find(matches)?.spec?.name ?? '?'}`);
+      if (new Set(meant.map((m) => m.split(': ')[1])).size > 1) {
+        throw new BadInputError(`app id ${target} is a different app on each host (${meant.join(', ')})`, {
+          hint: 'name the app, or pick one host with --hosts',
+        });
+      }
+    }
+    if (!isEmptySelector(where)) return entries;
     if (having.length === 0) {
       throw new NotFoundError(`no host runs an app named ${target}`, {
         app: target,
@@ -123,12 +165,24 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
           if (!entry.link) throw unavailable(entry);
           return pick(await entry.link.call(method, req), entry);
         } catch (err) {
-          if (single) throw err;
+          if (single) throw deps.mode === 'controller' ? onHost(entry.info.name, err) : err;
           return failure(entry, err);
         }
       }),
     );
     return parts.flat();
+  };
+
+  /** A selected host that does not have the app is skipped, not failed; none having it is an error. */
+  const perHostFailure = (target: string) => (e: HostEntry, err: unknown): AppResult[] =>
+    asFleetError(err)?.code === 'NOT_FOUND' && !isAllTarget(target) ? [] : [failedResult(e.info.name, target, err)];
+  const noneHad = (entries: HostEntry[], target: string, results: unknown[]): void => {
+    if (entries.length > 1 && results.length === 0 && !isAllTarget(target)) {
+      throw new NotFoundError(`no app ${target} on ${entries.map((e) => e.info.name).join(', ')}`, {
+        app: target,
+        hint: 'see the apps with `fleet ls`',
+      });
+    }
   };
 
   const action = (method: 'stop' | 'restart' | 'reload' | 'delete' | 'flush') =>
@@ -139,8 +193,9 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
         method,
         req,
         (res) => (res as { results: AppResult[] }).results,
-        (e, err) => [failedResult(e.info.name, req.target, err)],
+        perHostFailure(req.target),
       );
+      noneHad(entries, req.target, results);
       return { results };
     });
 
@@ -162,20 +217,20 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
   return {
     ping: unary(authorize, P.ping.path, (_req, role) => ({ ...deps.ping, mode: deps.mode, role })),
 
-    hosts: unary(authorize, P.hosts.path, async (req) => {
+    hosts: unary(authorize, P.hosts.path, async (req, role) => {
       const entries = registry.select(req.where);
       // The in-process host is asked now; remote hosts are as last reported.
       for (const e of entries) if (e.link?.follow) registry.snapshot(e.info.name, await appsOn(e, false));
-      return { hosts: entries.map((e) => registry.view(e)) };
+      return { hosts: forRole(entries.map((e) => registry.view(e)), role) };
     }),
 
-    list: unary(authorize, P.list.path, async (req) => {
+    list: unary(authorize, P.list.path, async (req, role) => {
       const entries = registry.select(req.where);
       const parts = await Promise.all(entries.map((e) => appsOn(e, req.fresh)));
-      return { apps: parts.flat() };
+      return { apps: forRole(parts.flat(), role) };
     }),
 
-    describe: unary(authorize, P.describe.path, async (req) => {
+    describe: unary(authorize, P.describe.path, async (req, role) => {
       const entries = actionHosts(req.where, req.target);
       const apps = await fanOut(
         entries,
@@ -194,7 +249,7 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
           hint: 'see the apps with `fleet ls`',
         });
       }
-      return { apps };
+      return { apps: forRole(apps, role) };
     }),
 
     start: unary(authorize, P.start.path, async (req) => {
@@ -222,13 +277,15 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
     flush: action('flush'),
 
     scale: unary(authorize, P.scale.path, async (req) => {
+      const entries = actionHosts(req.where, req.target);
       const results = await fanOut(
-        actionHosts(req.where, req.target),
+        entries,
         'scale',
         req,
         (res) => (res as { results: AppResult[] }).results,
-        (e, err) => [failedResult(e.info.name, req.target, err)],
+        perHostFailure(req.target),
       );
+      noneHad(entries, req.target, results);
       return { results };
     }),
 
@@ -276,11 +333,13 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
       const req = call.request;
       const handles: FollowHandle[] = [];
       let unsubscribe: (() => void) | undefined;
+      let untrack: (() => void) | undefined;
       let closed = false;
       const finish = (): void => {
         if (closed) return;
         closed = true;
         unsubscribe?.();
+        untrack?.();
         for (const h of handles) h.close();
       };
       call.on('cancelled', finish);
@@ -290,12 +349,22 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
         if (!closed) out.write(line);
       };
       const run = async (): Promise<void> => {
-        authorize(call.metadata, P.logs.path);
+        const caller = authorize(call.metadata, P.logs.path);
         const entries = registry.select(req.where);
         const filter = logFilter(req, entries);
         const local = entries.filter((e) => e.link?.follow);
         const remote = entries.filter((e) => !e.link?.follow);
+        if (filter.apps && local.length === 0 && !remote.some((e) => [...e.apps.values()].some((a) => filter.apps!.has(a.spec?.name ?? '')))) {
+          throw new NotFoundError(`no app ${req.target} on ${entries.map((e) => e.info.name).join(', ')}`, {
+            app: req.target,
+            hint: 'see the apps with `fleet ls`',
+          });
+        }
         if (req.follow) {
+          untrack = deps.streams?.track(caller.tokenId, (reason) => {
+            finish();
+            call.emit('error', toServiceError(new DeniedError(`this log stream ended: ${reason}`)));
+          });
           // Backlog from the hub's window and the subscription in one step: no line twice, none missed.
           if (remote.length > 0) {
             const rf = { ...filter, hosts: new Set(remote.map((e) => e.info.name)) };
@@ -316,8 +385,9 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
             try {
               return (await e.link.call('logs', req)).lines.filter((l) => matchesLog(hf, l));
             } catch (err) {
-              if (entries.length === 1) throw err;
-              return deps.logs.recent(hf, req.lines);
+              if (entries.length === 1) throw deps.mode === 'controller' ? onHost(e.info.name, err) : err;
+              // A host without the app has nothing to show; an unreachable one, its last lines.
+              return asFleetError(err)?.code === 'NOT_FOUND' ? [] : deps.logs.recent(hf, req.lines);
             }
           }),
         );

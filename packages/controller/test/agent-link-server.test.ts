@@ -103,7 +103,7 @@ function app(name: string, desired = 'online'): AppInfo {
   return AppInfo.fromPartial({ spec: AppSpec.fromPartial({ name }), desired });
 }
 
-function setup(authorize: Authorizer = () => 'agent') {
+function setup(authorize: Authorizer = () => ({ role: 'agent', tokenId: 't1' })) {
   const clock = { now: T0 };
   const registry = new HostRegistry({ now: () => clock.now, policy: POLICY });
   const hub = new LogHub();
@@ -524,7 +524,7 @@ test('an agent that does not register in time is refused', async (t) => {
   const server = createAgentLinkServer({
     registry,
     logs: new LogHub(),
-    authorize: () => 'agent',
+    authorize: () => ({ role: 'agent', tokenId: 't1' }),
     log: () => {},
     now: () => clock.now,
     registerTimeoutMs: 5_000,

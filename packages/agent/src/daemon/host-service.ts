@@ -29,6 +29,19 @@ export interface HostService extends HostCalls {
   killAll(): Promise<number>;
 }
 
+/** How far back `logs --grep` looks, per file. */
+const GREP_SCAN_LINES = 200_000;
+/** A tail is one message to the controller: keep it well under its limit (64 MB). */
+const MAX_TAIL_BYTES = 16 * 1024 * 1024;
+
+/** The newest lines that fit in `maxBytes`, in their order. */
+function newestWithin(lines: LogLine[], maxBytes: number): LogLine[] {
+  let bytes = 0;
+  let from = lines.length;
+  while (from > 0 && bytes + lines[from - 1].line.length + 64 <= maxBytes) bytes += lines[--from].line.length + 64;
+  return from === 0 ? lines : lines.slice(from);
+}
+
 export function createHostService(deps: HostServiceDeps): HostService {
   const { registry, sampler, host, hostEnv } = deps;
   const withUsage = (instances: InstanceInfo[]): InstanceInfo[] =>
@@ -71,12 +84,21 @@ export function createHostService(deps: HostServiceDeps): HostService {
     resurrect: async () => stamp(await registry.resurrect()),
     killAll: () => registry.killAll(),
     logs: async (req) => {
-      const lines: LogLine[] = [];
+      // With --grep, the last N matching lines: read further back, then keep N per file.
+      const reach = req.grep ? Math.min(Math.max(req.lines * 50, 5_000), GREP_SCAN_LINES) : req.lines;
+      const perFile = new Map<string, LogLine[]>();
       await streamLogs(
-        { specs: specsOf(req.target), lines: req.lines, follow: false, stream: req.stream ?? LogStream.LOG_STREAM_UNSPECIFIED, host },
-        (line) => lines.push(line),
+        { specs: specsOf(req.target), lines: reach, follow: false, stream: req.stream ?? LogStream.LOG_STREAM_UNSPECIFIED, host },
+        (line) => {
+          if (req.grep && !line.line.includes(req.grep)) return;
+          const key = `${line.app}\0${line.instance}\0${line.stream}`;
+          let list = perFile.get(key);
+          if (!list) perFile.set(key, (list = []));
+          list.push(line);
+        },
       );
-      return { lines };
+      const lines = [...perFile.values()].flatMap((l) => l.slice(-req.lines));
+      return { lines: newestWithin(lines, MAX_TAIL_BYTES) };
     },
     follow: (req, emit) =>
       streamLogs(

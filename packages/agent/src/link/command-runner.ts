@@ -11,12 +11,16 @@ import {
 } from '@fleet/protocol';
 import { LRUCache } from 'lru-cache';
 
+const READS = new Set(['list', 'describe', 'logs']);
+
 export class CommandRunner {
   private readonly seen = new LRUCache<string, Promise<CommandResult>>({ max: 1000 });
 
   constructor(private readonly host: HostCalls) {}
 
   run(cmd: Command): Promise<CommandResult> {
+    // Reads change nothing: run again rather than keep their (possibly large) answers.
+    if (READS.has(cmd.method)) return this.execute(cmd);
     let result = this.seen.get(cmd.id);
     if (!result) {
       result = this.execute(cmd);

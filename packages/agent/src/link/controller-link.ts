@@ -92,6 +92,7 @@ export class ControllerLink {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.initial_reconnect_backoff_ms': 500,
       'grpc.max_reconnect_backoff_ms': 5_000,
+      'grpc.max_receive_message_length': 64 * 1024 * 1024,
     });
     const metadata = new Metadata();
     if (this.opts.token) metadata.set('authorization', `Bearer ${this.opts.token}`);
@@ -149,7 +150,9 @@ export class ControllerLink {
       ? `${problem.message}${problem.hint ? ` (${problem.hint})` : ''}`
       : 'the controller closed the link';
     const delay = reconnectDelay(this.attempt++, this.opts.random ?? Math.random);
-    if (text !== this.lastProblem) {
+    // grpc stamps some messages with the time: compare without it, so a lasting problem is logged once.
+    const same = text.replace(/\([^)]*\d{2}:\d{2}:\d{2}[^)]*\)/g, '') === this.lastProblem.replace(/\([^)]*\d{2}:\d{2}:\d{2}[^)]*\)/g, '');
+    if (!same) {
       this.opts.log(`controller ${this.opts.address}: ${text}; apps keep running, retrying (next in ${Math.round(delay)} ms)`);
       this.lastProblem = text;
     }

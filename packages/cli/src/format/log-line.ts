@@ -11,10 +11,14 @@ export interface LogLineJson {
   line: string;
   timeMs: number;
   host: string;
+  /** Set only on a line standing for lost lines: how many. */
+  dropped?: number;
 }
 
 export function logLineJson(l: LogLine): LogLineJson {
-  return { app: l.app, instance: l.instance, stream: streamWord(l.stream), line: l.line, timeMs: l.timeMs, host: l.host };
+  const json: LogLineJson = { app: l.app, instance: l.instance, stream: streamWord(l.stream), line: l.line, timeMs: l.timeMs, host: l.host };
+  if (l.dropped > 0) json.dropped = l.dropped;
+  return json;
 }
 
 /** `host/app#instance`; the host only when the lines come from a fleet (noise in local mode). */
