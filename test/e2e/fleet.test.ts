@@ -182,6 +182,17 @@ describe('a fleet of three hosts', { timeout: 240_000 }, () => {
     assert.ok(rows().filter((x) => x.host === 'web3').every((x) => x.status === 'online'));
   });
 
+  test('a host gone for good can be forgotten, a connected one cannot', async () => {
+    await c.startAgent({ name: 'web4', labels: 'role=old' });
+    const refused = c.fleet(['hosts', 'rm', 'web4']);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stderr, /web4 is connected/);
+    await c.killAgent('web4', 'SIGTERM');
+    await waitFor(() => c.hosts().find((h) => h.name === 'web4' && h.status === 'disconnected'), { message: 'web4 gone' });
+    assert.equal(c.fleet(['hosts', 'rm', 'web4']).code, 0);
+    assert.deepEqual(c.hosts().map((h) => h.name), ['web1', 'web2', 'web3']);
+  });
+
   test('a second agent claiming a live name is refused', async () => {
     await c.startAgent({ name: 'web1', homeName: 'impostor', labels: 'role=web' }, { wait: false });
     await waitFor(() => (/taken by a connected agent/.test(c.agentLogs.get('impostor') ?? '') ? true : undefined), {

@@ -8,6 +8,7 @@ import {
   type ActionResponse,
   type CreateTokenRequest,
   type CreateTokenResponse,
+  type ForgetHostRequest,
   type HostsRequest,
   type HostsResponse,
   type ListTokensResponse,
@@ -49,6 +50,7 @@ export interface FleetApi {
   resurrect(req?: ResurrectRequest): Promise<ActionResponse>;
   kill(): Promise<KillResponse>;
   hosts(req: HostsRequest): Promise<HostsResponse>;
+  forgetHost(req: ForgetHostRequest): Promise<HostsResponse>;
   createToken(req: CreateTokenRequest): Promise<CreateTokenResponse>;
   revokeToken(req: RevokeTokenRequest): Promise<RevokeTokenResponse>;
   listTokens(): Promise<ListTokensResponse>;
@@ -120,6 +122,7 @@ export function wrapClient(client: FleetClient, token?: string): FleetApi {
     save: (req = {}) => call(c, c.save as Unary<SaveRequest, SaveResponse>, req, SHORT_DEADLINE_MS),
     resurrect: (req = {}) => call(c, c.resurrect as Unary<ResurrectRequest, ActionResponse>, req, LONG_DEADLINE_MS),
     hosts: (req) => call(c, c.hosts as Unary<HostsRequest, HostsResponse>, req, SHORT_DEADLINE_MS),
+    forgetHost: (req) => call(c, c.forgetHost as Unary<ForgetHostRequest, HostsResponse>, req, SHORT_DEADLINE_MS),
     createToken: (req) => call(c, c.createToken as Unary<CreateTokenRequest, CreateTokenResponse>, req, SHORT_DEADLINE_MS),
     revokeToken: (req) => call(c, c.revokeToken as Unary<RevokeTokenRequest, RevokeTokenResponse>, req, SHORT_DEADLINE_MS),
     listTokens: () => call(c, c.listTokens as Unary<object, ListTokensResponse>, {}, SHORT_DEADLINE_MS),

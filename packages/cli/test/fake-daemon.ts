@@ -185,6 +185,7 @@ export async function startFakeDaemon(dir?: string): Promise<FakeDaemon> {
       return { stoppedApps: 2 };
     }),
     hosts: unary('hosts', () => ({ hosts: [] })),
+    forgetHost: unary('forgetHost', () => ({ hosts: [] })),
     createToken: unary('createToken', () => {
       throw new NotFoundError('no tokens here');
     }),

@@ -224,6 +224,11 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
       return { hosts: forRole(entries.map((e) => registry.view(e)), role) };
     }),
 
+    forgetHost: unary(authorize, P.forgetHost.path, (req) => {
+      if (deps.mode === 'local') throw new BadInputError('the local daemon has one host, itself', { hint: 'forget hosts on a controller: --context <name>' });
+      return { hosts: [registry.forget(req.name)] };
+    }),
+
     list: unary(authorize, P.list.path, async (req, role) => {
       const entries = registry.select(req.where);
       const parts = await Promise.all(entries.map((e) => appsOn(e, req.fresh)));

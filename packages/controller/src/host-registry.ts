@@ -166,6 +166,23 @@ export class HostRegistry {
     this.changed(name, 'apps');
   }
 
+  /** Drops a host that is not connected; returns what it was. */
+  forget(name: string): HostInfo {
+    const entry = this.hosts.get(name);
+    if (!entry) {
+      throw new NotFoundError(`unknown host ${name}`, { host: name, hint: 'see the hosts with `fleet hosts`' });
+    }
+    if (entry.link) {
+      throw new ConflictError(`${name} is connected: its agent would register it again`, {
+        host: name,
+        hint: `stop the agent on ${name} first (systemctl stop fleet-agent), then forget it`,
+      });
+    }
+    this.hosts.delete(name);
+    this.changed(name);
+    return entry.info;
+  }
+
   /** Applies the passing of time: missed heartbeats, long disconnections. */
   tick(): void {
     const now = this.now();

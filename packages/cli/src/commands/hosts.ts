@@ -71,10 +71,24 @@ export async function hosts(ctx: CommandContext, flags: HostsFlags, now: () => n
 }
 
 export function registerHosts(program: Command, ctx: CommandContext): void {
-  addHostOptions(program.command('hosts'))
+  const cmd = addHostOptions(program.command('hosts'))
     .description('list the hosts: status, labels, agent version, load, memory, apps, last seen')
     .option('--json', 'one JSON object per host')
     .action(async (flags: HostsFlags) => {
       ctx.exitCode = await hosts(ctx, flags);
+    });
+  cmd
+    .command('rm')
+    .description('forget a host that is gone for good (its agent stopped)')
+    .argument('<name>')
+    .option('--context <name>', 'the controller to talk to')
+    .option('--json', 'machine output: the forgotten host')
+    .action(async (name: string, flags: HostsFlags) => {
+      if (flags.context) ctx.contextName = flags.context;
+      const api = await ctx.connect();
+      const res = await api.forgetHost({ name });
+      if (flags.json) ctx.json(res.hosts.map((h) => hostJson(h, Date.now())));
+      else ctx.out(`forgot host ${name}\n`);
+      ctx.exitCode = EXIT_OK;
     });
 }

@@ -205,6 +205,14 @@ export interface HostsResponse {
 }
 
 /**
+ * Removes a host that is gone for good (decommissioned) from the controller's
+ * view. A connected host is refused: stop its agent first.
+ */
+export interface ForgetHostRequest {
+  name: string;
+}
+
+/**
  * agent: only the agent link; viewer: read-only (ping, ls, describe, logs,
  * hosts); operator: everything.
  */
@@ -2130,6 +2138,73 @@ export const HostsResponse: MessageFns<HostsResponse> = {
   },
 };
 
+function createBaseForgetHostRequest(): ForgetHostRequest {
+  return { name: "" };
+}
+
+export const ForgetHostRequest: MessageFns<ForgetHostRequest> = {
+  encode(message: ForgetHostRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForgetHostRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForgetHostRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ForgetHostRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: ForgetHostRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<ForgetHostRequest>, I>>(base?: I): ForgetHostRequest {
+    return ForgetHostRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ForgetHostRequest>, I>>(object: I): ForgetHostRequest {
+    const message = createBaseForgetHostRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
 function createBaseTokenInfo(): TokenInfo {
   return { id: "", role: "", name: "", createdMs: 0 };
 }
@@ -2819,6 +2894,15 @@ export const FleetService = {
     responseSerialize: (value: HostsResponse): Buffer => Buffer.from(HostsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): HostsResponse => HostsResponse.decode(value),
   },
+  forgetHost: {
+    path: "/fleet.v1.Fleet/ForgetHost" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ForgetHostRequest): Buffer => Buffer.from(ForgetHostRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ForgetHostRequest => ForgetHostRequest.decode(value),
+    responseSerialize: (value: HostsResponse): Buffer => Buffer.from(HostsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): HostsResponse => HostsResponse.decode(value),
+  },
   createToken: {
     path: "/fleet.v1.Fleet/CreateToken" as const,
     requestStream: false as const,
@@ -2864,6 +2948,7 @@ export interface FleetServer extends UntypedServiceImplementation {
   resurrect: handleUnaryCall<ResurrectRequest, ActionResponse>;
   kill: handleUnaryCall<KillRequest, KillResponse>;
   hosts: handleUnaryCall<HostsRequest, HostsResponse>;
+  forgetHost: handleUnaryCall<ForgetHostRequest, HostsResponse>;
   createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
   revokeToken: handleUnaryCall<RevokeTokenRequest, RevokeTokenResponse>;
   listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
@@ -3066,6 +3151,21 @@ export interface FleetClient extends Client {
   ): ClientUnaryCall;
   hosts(
     request: HostsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: HostsResponse) => void,
+  ): ClientUnaryCall;
+  forgetHost(
+    request: ForgetHostRequest,
+    callback: (error: ServiceError | null, response: HostsResponse) => void,
+  ): ClientUnaryCall;
+  forgetHost(
+    request: ForgetHostRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: HostsResponse) => void,
+  ): ClientUnaryCall;
+  forgetHost(
+    request: ForgetHostRequest,
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: HostsResponse) => void,
