@@ -20,7 +20,7 @@ import type { Authorizer } from './authorizer';
 import type { HostRegistry } from './host-registry';
 import type { LogSink } from './log-hub';
 import type { OpenStreams } from './open-streams';
-import { RemoteHostLink } from './remote-host-link';
+import { type Pending, RemoteHostLink } from './remote-host-link';
 
 export interface AgentLinkDeps {
   registry: HostRegistry;
@@ -36,6 +36,9 @@ export interface AgentLinkDeps {
 
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
 
+/** How long commands of a dropped link wait for the same agent to redial before they fail. */
+export const RECONNECT_GRACE_MS = 15_000;
+
 function registrationProblem(reg: Register): string | undefined {
   if (!HOST_NAME.test(reg.name)) {
     return `host name "${reg.name}" is not valid: use letters, digits, dot, dash and underscore (fleet agent --name web1)`;
@@ -46,6 +49,21 @@ function registrationProblem(reg: Register): string | undefined {
 
 export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
   const now = deps.now ?? Date.now;
+  // Links that dropped with commands in flight, by host, until their agent redials.
+  const orphans = new Map<string, { instanceId: string; link: RemoteHostLink; timer: NodeJS.Timeout }>();
+  const carryOver = (name: string, instanceId: string): Map<string, Pending> | undefined => {
+    const orphan = orphans.get(name);
+    if (orphan) {
+      orphans.delete(name);
+      clearTimeout(orphan.timer);
+      if (orphan.instanceId === instanceId) return orphan.link.takePending();
+      orphan.link.close('the agent restarted before answering');
+    }
+    // The same agent redialled before its old stream was seen to close.
+    const prev = deps.registry.get(name);
+    if (prev?.link instanceof RemoteHostLink && prev.instanceId === instanceId) return prev.link.takePending();
+    return undefined;
+  };
   return {
     connect(stream: ServerDuplexStream<AgentMessage, ControllerMessage>): void {
       const fail = (err: unknown): void => {
@@ -86,6 +104,9 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
             return;
           }
           const candidate = new RemoteHostLink(reg.name, send, () => stream.end());
+          const prev = deps.registry.get(reg.name);
+          const sameAgent = !prev?.link || prev.instanceId === reg.instanceId;
+          const carried = sameAgent ? carryOver(reg.name, reg.instanceId) : undefined;
           try {
             deps.registry.attach(reg, candidate, stream.getPeer());
           } catch (err) {
@@ -103,6 +124,10 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
               timeMs: now(),
             },
           });
+          if (carried?.size) {
+            deps.log(`host ${name}: sending ${carried.size} unanswered command(s) again`);
+            candidate.adopt(carried);
+          }
           return;
         }
         const host = name!;
@@ -121,7 +146,21 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
         if (!link || !name) return;
         const l = link;
         link = undefined;
-        l.close(why);
+        const instanceId = deps.registry.get(name)?.link === l ? deps.registry.get(name)?.instanceId : undefined;
+        if (instanceId) {
+          // Commands in flight wait a while for the same agent process to redial.
+          l.close(why, true);
+          const host = name;
+          const timer = setTimeout(() => {
+            orphans.delete(host);
+            l.close(why);
+          }, RECONNECT_GRACE_MS);
+          timer.unref();
+          orphans.get(host)?.link.close(why);
+          orphans.set(host, { instanceId, link: l, timer });
+        } else {
+          l.close(why);
+        }
         deps.registry.detach(name, l, `link lost: ${why}`);
         deps.log(`host ${name} disconnected: ${why}`);
       };

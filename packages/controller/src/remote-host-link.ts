@@ -14,8 +14,9 @@ import {
 } from '@fleet/protocol';
 import type { HostLink } from './host-link';
 
-interface Pending {
+export interface Pending {
   method: HostMethod;
+  request: Buffer;
   resolve(value: unknown): void;
   reject(err: Error): void;
   timer: NodeJS.Timeout;
@@ -46,7 +47,7 @@ export class RemoteHostLink implements HostLink {
         this.pending.delete(id);
         reject(new UnavailableError(`${this.host} did not answer ${method} within ${Math.round(this.timeoutMs / 1000)} s`, { host: this.host }));
       }, this.timeoutMs);
-      this.pending.set(id, { method, resolve: resolve as (v: unknown) => void, reject, timer });
+      this.pending.set(id, { method, request, resolve: resolve as (v: unknown) => void, reject, timer });
       this.send({ command: { id, method, request } });
     });
   }
@@ -73,16 +74,38 @@ export class RemoteHostLink implements HostLink {
     }
   }
 
-  close(reason: string): void {
-    if (this.closed) return;
-    this.closed = true;
+  /**
+   * Commands still waiting for their answer, handed to the next link of the
+   * same agent process: it sends them again with the same ids, and the agent
+   * answers each once (running it only if it never started).
+   */
+  takePending(): Map<string, Pending> {
+    const out = new Map(this.pending);
+    this.pending.clear();
+    return out;
+  }
+
+  adopt(pending: Map<string, Pending>): void {
+    for (const [id, p] of pending) {
+      this.pending.set(id, p);
+      this.send({ command: { id, method: p.method, request: p.request } });
+    }
+  }
+
+  /** No new calls; with keepPending, waiting commands stay for takePending(). */
+  close(reason: string, keepPending = false): void {
+    if (!this.closed) {
+      this.closed = true;
+      this.end();
+    }
+    if (keepPending) return;
     for (const [id, p] of this.pending) {
       clearTimeout(p.timer);
       p.reject(this.gone(`disconnected while running ${p.method} (${reason}); the command may or may not have run: check with \`fleet ls --hosts ${this.host}\``));
       this.pending.delete(id);
     }
-    this.end();
   }
+
 
   private gone(what: string): Error {
     return new UnavailableError(`${this.host} ${what}`, { host: this.host });

@@ -20,7 +20,7 @@ import {
   type LogLine,
   type Register,
 } from '@fleet/protocol';
-import { createAgentLinkServer } from '../src/agent-link-server';
+import { createAgentLinkServer, RECONNECT_GRACE_MS } from '../src/agent-link-server';
 import type { Authorizer } from '../src/authorizer';
 import { HostRegistry } from '../src/host-registry';
 import { LogHub } from '../src/log-hub';
@@ -289,11 +289,12 @@ test('another agent process claiming a connected name is refused; the first stay
   assert.equal(registry.get('web1')!.link, firstLink);
 });
 
-test('the same agent process registering again replaces its old link, which is closed', async () => {
+test('the same agent process registering again replaces its old link; commands in flight are sent again, same id', async () => {
   const { registry, register, published } = setup();
   const old = register('web1', { instanceId: 'a' }, 'ipv4:10.0.0.1:1');
   const oldLink = registry.get('web1')!.link!;
   const pending = outcome(oldLink.call('restart', { target: 'api', where: undefined }));
+  const sentFirst = old.commands[0];
 
   const fresh = register('web1', { instanceId: 'a' }, 'ipv4:10.0.0.1:2');
   assert.equal(fresh.written[0].registered?.heartbeatIntervalMs, POLICY.heartbeatMs);
@@ -304,9 +305,11 @@ test('the same agent process registering again replaces its old link, which is c
   assert.equal(entry.info.address, 'ipv4:10.0.0.1:2');
   assert.equal(old.ends, 1, 'the old stream was ended');
   assert.ok(old.writableEnded);
-  const { error } = await pending;
-  assert.ok(error instanceof UnavailableError);
-  assert.match(error.message, /replaced by a newer link of the same agent/);
+  // The agent answers once, on the new stream, by id: the call resolves.
+  assert.deepEqual(fresh.commands.map((c) => [c.id, c.method]), [[sentFirst.id, 'restart']]);
+  const answer: ActionResponse = { results: [] };
+  fresh.send({ result: { id: sentFirst.id, response: Buffer.from(ActionResponse.encode(answer).finish()), errorCode: '', errorMessage: '', errorHint: '' } });
+  assert.deepEqual((await pending).value, answer);
 
   // A late batch on the replaced stream: the new link resends it, so it is neither taken nor acknowledged here.
   old.send({ logs: batch(1, ['late']) });
@@ -458,7 +461,8 @@ test('the same agent process reconnecting after its stream ended resends unackno
   assert.deepEqual(s2.acks, [2, 3]);
 });
 
-test('an error or a cancel on a registered stream disconnects the host and rejects its pending calls', async () => {
+test('an error or a cancel on a registered stream disconnects the host; its pending calls fail when the agent does not redial in time', async (t) => {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
   const { registry, register } = setup();
   const s = register('web1');
   const pending = outcome(registry.get('web1')!.link!.call('stop', { target: 'api', where: undefined }));
@@ -466,6 +470,7 @@ test('an error or a cancel on a registered stream disconnects the host and rejec
   let entry = registry.get('web1')!;
   assert.equal(entry.info.status, DISCONNECTED);
   assert.equal(entry.info.problem, 'link lost: read ECONNRESET');
+  t.mock.timers.tick(RECONNECT_GRACE_MS);
   const { error } = await pending;
   assert.ok(error instanceof UnavailableError);
   assert.match(error.message, /web1 disconnected while running stop \(read ECONNRESET\)/);
@@ -478,6 +483,26 @@ test('an error or a cancel on a registered stream disconnects the host and rejec
   assert.equal(s2.ends, 1);
   // Nothing is written on an ended stream.
   assert.equal(s2.written.length, 1);
+});
+
+test('a command in flight when the link drops is sent again when the same agent redials, and fails if another process comes instead', async () => {
+  const { registry, register } = setup();
+  const s = register('web1', { instanceId: 'a' });
+  const pending = outcome(registry.get('web1')!.link!.call('restart', { target: 'api', where: undefined }));
+  const id = s.commands[0].id;
+  s.emit('end');
+  assert.equal(registry.get('web1')!.info.status, DISCONNECTED);
+  const back = register('web1', { instanceId: 'a' });
+  assert.deepEqual(back.commands.map((c) => c.id), [id], 'same id: the agent runs it at most once');
+  back.send({ result: { id, response: Buffer.from(ActionResponse.encode({ results: [] }).finish()), errorCode: '', errorMessage: '', errorHint: '' } });
+  assert.deepEqual((await pending).value, { results: [] });
+
+  const lost = outcome(registry.get('web1')!.link!.call('restart', { target: 'api', where: undefined }));
+  back.emit('end');
+  const other = register('web1', { instanceId: 'b' });
+  assert.deepEqual(other.commands, [], 'a restarted agent is not sent the old commands');
+  const { error } = await lost;
+  assert.match((error as Error).message, /the agent restarted before answering/);
 });
 
 test('a command result routed to the link resolves the pending call', async () => {
