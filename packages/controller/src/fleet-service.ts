@@ -372,7 +372,8 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
           });
           // Backlog from the hub's window and the subscription in one step: no line twice, none missed.
           if (remote.length > 0) {
-            const rf = { ...filter, hosts: new Set(remote.map((e) => e.info.name)) };
+            // Following every host includes hosts that register later.
+            const rf = { ...filter, hosts: isEmptySelector(req.where) && local.length === 0 ? undefined : new Set(remote.map((e) => e.info.name)) };
             for (const line of deps.logs.recent(rf, req.lines)) emit(line);
             unsubscribe = deps.logs.subscribe(rf, emit);
           }
