@@ -52,6 +52,19 @@ describe('tokens and roles', { timeout: 120_000 }, () => {
     await c.killAgent('web2', 'SIGTERM');
   });
 
+  test('an agent token named for a host registers that host only', async () => {
+    const { token } = c.fleet(['token', 'create', '--role', 'agent', '--name', 'web9', '--json']).json<{ token: string }>();
+    const file = path.join(c.dir, 'web9.token');
+    fs.writeFileSync(file, token, { mode: 0o600 });
+    await c.startAgent({ name: 'web8', homeName: 'web8' }, { wait: false, token: file });
+    await waitFor(() => (/belongs to host web9; it cannot register as web8/.test(c.agentLogs.get('web8') ?? '') ? true : undefined), {
+      message: 'refusal',
+    });
+    await c.killAgent('web8', 'SIGTERM');
+    await c.startAgent({ name: 'web9' }, { token: file });
+    await c.killAgent('web9', 'SIGTERM');
+  });
+
   test('token create, use, revoke', () => {
     const created = c.fleet(['token', 'create', '--role', 'viewer', '--name', 'ci', '--json']);
     assert.equal(created.code, 0, created.stderr);

@@ -70,8 +70,12 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
         stream.emit('error', toServiceError(err));
       };
       let tokenId: string;
+      let boundHost: string | undefined;
       try {
-        tokenId = deps.authorize(stream.metadata, '/fleet.v1.AgentLink/Connect').tokenId;
+        const caller = deps.authorize(stream.metadata, '/fleet.v1.AgentLink/Connect');
+        tokenId = caller.tokenId;
+        // `fleet token create --role agent --name web1`: that token registers web1 and nothing else.
+        boundHost = caller.tokenName && HOST_NAME.test(caller.tokenName) ? caller.tokenName : undefined;
       } catch (err) {
         fail(err);
         return;
@@ -97,7 +101,11 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
           }
           clearTimeout(registerTimer);
           const reg = msg.register;
-          const problem = registrationProblem(reg);
+          const problem =
+            registrationProblem(reg) ??
+            (boundHost && reg.name !== boundHost
+              ? `this agent token belongs to host ${boundHost}; it cannot register as ${reg.name}`
+              : undefined);
           if (problem) {
             deps.log(`refused agent at ${stream.getPeer()}: ${problem}`);
             fail(new BadInputError(problem, { host: reg.name }));

@@ -7,6 +7,8 @@ export interface CallerRole {
   role: string;
   /** The token's id; streams opened with it end when it is revoked. Empty in local mode. */
   tokenId: string;
+  /** The token's name: an agent token named like a host may register only as that host. */
+  tokenName?: string;
 }
 
 /** Returns the caller for the method (a gRPC path), or throws a FleetError saying why not. */

@@ -183,9 +183,9 @@ test('authorize: the caller, or a DeniedError that says why and what to do', (t)
   ) as Record<Role, ReturnType<TokenStore['create']>>;
   const auth = (role: Role, method: string) => authorize(store, withBearer(`Bearer ${tokens[role].token}`), method);
 
-  assert.deepEqual(auth('operator', FleetService.restart.path), { role: 'operator', tokenId: tokens.operator.info.id });
-  assert.deepEqual(auth('viewer', FleetService.list.path), { role: 'viewer', tokenId: tokens.viewer.info.id });
-  assert.deepEqual(auth('agent', CONNECT), { role: 'agent', tokenId: tokens.agent.info.id });
+  assert.deepEqual(auth('operator', FleetService.restart.path), { role: 'operator', tokenId: tokens.operator.info.id, tokenName: tokens.operator.info.name });
+  assert.deepEqual(auth('viewer', FleetService.list.path), { role: 'viewer', tokenId: tokens.viewer.info.id, tokenName: tokens.viewer.info.name });
+  assert.deepEqual(auth('agent', CONNECT), { role: 'agent', tokenId: tokens.agent.info.id, tokenName: tokens.agent.info.name });
 
   const denied = (fn: () => unknown, message: RegExp, hint: RegExp) =>
     assert.throws(fn, (err: unknown) => {

@@ -14,6 +14,7 @@ export interface TokenVerifier {
 export interface Caller {
   role: Role;
   tokenId: string;
+  tokenName: string;
 }
 
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
@@ -55,7 +56,7 @@ export function authorize(store: TokenVerifier, metadata: Metadata, method: stri
       hint,
     });
   }
-  return { role, tokenId: info.id };
+  return { role, tokenId: info.id, tokenName: info.name };
 }
 
 function article(word: string): string {
