@@ -31,4 +31,27 @@ esbuild
     minifySyntax: true,
     logLevel: 'warning',
   })
+  .then(warmCodeCache)
   .catch(() => process.exit(1));
+
+// The code cache holds what the first run compiled. Written by whichever command
+// came first after a build (`fleet controller`, `--version`), it would miss the
+// everyday path; so write it now from a call to a daemon: `fleet ping` against
+// an empty home (it answers "no daemon" without starting one).
+function warmCodeCache() {
+  const fs = require('node:fs');
+  const os = require('node:os');
+  const { spawnSync } = require('node:child_process');
+  const bundle = path.join(root, 'packages/cli/dist/fleet.bundle.js');
+  fs.rmSync(`${bundle}.cache`, { force: true });
+  const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-warm-'));
+  try {
+    spawnSync(process.execPath, [path.join(root, 'packages/cli/bin/fleet.js'), 'ping', '--json'], {
+      env: { PATH: process.env.PATH, HOME: process.env.HOME, FLEET_HOME: home, FLEET_CONTEXT: 'local' },
+      stdio: 'ignore',
+      timeout: 20_000,
+    });
+  } finally {
+    fs.rmSync(home, { recursive: true, force: true });
+  }
+}
