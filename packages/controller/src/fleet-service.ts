@@ -16,6 +16,7 @@ import {
   type HostRequest,
   type HostSelector,
   HostStatus,
+  hostStatusWord,
   isEmptySelector,
   type LogLine,
   type LogsRequest,
@@ -31,7 +32,7 @@ import type { Authorizer } from './authorizer';
 import { BoundedWriter } from './bounded-writer';
 import type { FollowHandle } from './host-link';
 import type { OpenStreams } from './open-streams';
-import { type HostEntry, type HostRegistry, hostStatusWord } from './host-registry';
+import type { HostEntry, HostRegistry } from './host-registry';
 import { type LogFeed, type LogFilter, matchesLog, mergeByTime } from './log-hub';
 
 export interface TokenAdmin {

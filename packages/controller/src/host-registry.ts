@@ -41,17 +41,6 @@ export interface HostRegistryOptions {
   onChange?: (name: string, kind: 'host' | 'apps') => void;
 }
 
-const STATUS_WORD: Partial<Record<HostStatus, string>> = {
-  [HostStatus.HOST_STATUS_UNSPECIFIED]: 'unknown',
-  [HostStatus.HOST_STATUS_READY]: 'ready',
-  [HostStatus.HOST_STATUS_DISCONNECTED]: 'disconnected',
-  [HostStatus.HOST_STATUS_DOWN]: 'down',
-};
-
-export function hostStatusWord(s: HostStatus): string {
-  return STATUS_WORD[s] ?? 'unknown';
-}
-
 export class HostRegistry {
   private readonly hosts = new Map<string, HostEntry>();
   private readonly now: () => number;

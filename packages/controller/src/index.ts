@@ -1,5 +1,5 @@
 export type { HostLink, FollowHandle } from './host-link';
-export { HostRegistry, hostStatusWord, type HostEntry, type PersistedHost } from './host-registry';
+export { HostRegistry, type HostEntry, type PersistedHost } from './host-registry';
 export { LogHub, type LogSink, type LogFeed } from './log-hub';
 export { createControllerService, type ControllerServiceDeps, type TokenAdmin } from './fleet-service';
 export { localAuthorizer, type Authorizer } from './authorizer';

@@ -12,7 +12,8 @@ import {
   type Register,
 } from '@fleet/protocol';
 import type { HostLink } from '../src/host-link';
-import { HostRegistry, hostStatusWord } from '../src/host-registry';
+import { hostStatusWord } from '@fleet/protocol';
+import { HostRegistry } from '../src/host-registry';
 
 const { HOST_STATUS_READY: READY, HOST_STATUS_DISCONNECTED: DISCONNECTED, HOST_STATUS_DOWN: DOWN } = HostStatus;
 const T0 = 1_700_000_000_000;

@@ -20,6 +20,7 @@ export { FLEET_VERSION } from './version';
 export * from './link-protocol';
 export * from './host-calls';
 export * from './host-selector';
+export * from './host-status-word';
 export * from './transport';
 export { readJsonFile, writeFileAtomic } from './atomic-file';
 // The config compiler is its own entry point (@fleet/protocol/config): it pulls in

@@ -1,6 +1,6 @@
 // fleet hosts: every host the controller knows, ready or not.
 import type { Command } from 'commander';
-import { HostInfo, HostStatus } from '@fleet/protocol';
+import { HostInfo, HostStatus, hostStatusWord } from '@fleet/protocol';
 import type { CommandContext } from '../context';
 import { EXIT_OK } from '../exit-codes';
 import { formatBytes } from '../format/bytes';
@@ -11,16 +11,6 @@ import { addHostOptions, whereOf, type HostFlags } from '../host-options';
 
 export interface HostsFlags extends HostFlags {
   json?: boolean;
-}
-
-const WORD: Partial<Record<HostStatus, string>> = {
-  [HostStatus.HOST_STATUS_READY]: 'ready',
-  [HostStatus.HOST_STATUS_DISCONNECTED]: 'disconnected',
-  [HostStatus.HOST_STATUS_DOWN]: 'down',
-};
-
-export function hostStatusWord(s: HostStatus): string {
-  return WORD[s] ?? 'unknown';
 }
 
 function colorHostStatus(s: HostStatus, colors: Colors): string {
