@@ -244,7 +244,7 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
         req,
         (res) => (res as { apps: AppInfo[] }).apps,
         (e, err) => {
-          if (err instanceof NotFoundError) return [];
+          if (asFleetError(err)?.code === 'NOT_FOUND') return [];
           // A host we cannot ask: show what it last reported.
           return registry.appsOf(e).filter((a) => a.spec?.name === req.target || isAllTarget(req.target));
         },
@@ -296,7 +296,7 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
     }),
 
     save: unary(authorize, P.save.path, async (req) => {
-      const entries = registry.select(req.where);
+      const entries = actionHosts(req.where, 'all');
       if (deps.mode === 'local' && entries.length === 1 && entries[0].link) return entries[0].link.call('save', req);
       const results = await fanOut(
         entries,
@@ -304,7 +304,7 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
         req,
         (res, e) => {
           const r = res as { path: string; apps: number };
-          return [{ host: e.info.name, app: '', appId: -1, ok: true, error: '', errorCode: '', message: `saved ${r.apps} apps to ${r.path}` }];
+          return [{ host: e.info.name, app: '', appId: -1, ok: true, error: '', errorCode: '', message: `${r.apps} apps to ${r.path}` }];
         },
         (e, err) => [failedResult(e.info.name, '', err)],
       );
@@ -313,7 +313,7 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
 
     resurrect: unary(authorize, P.resurrect.path, async (req) => {
       const results = await fanOut(
-        registry.select(req.where),
+        actionHosts(req.where, 'all'),
         'resurrect',
         req,
         (res) => (res as { results: AppResult[] }).results,
