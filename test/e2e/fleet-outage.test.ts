@@ -82,6 +82,28 @@ describe('controller outage', { timeout: 180_000 }, () => {
     assert.deepEqual(after, after.map((_, i) => n0 + 1 + i), 'consecutive across the outage');
   });
 
+  test('agent kill -9: the lines written while it was down reach the followers when it is back', async () => {
+    const follow = c.spawnFleet(['logs', 'printer', '-f', '--lines', '0', '--hosts', 'web2', '--out']);
+    const numbers = (): number[] =>
+      follow
+        .output()
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => Number(/line (\d+)$/.exec(l)![1]));
+    await waitFor(() => (numbers().length > 20 ? true : undefined), { message: 'lines from web2' });
+    await c.killAgent('web2', 'SIGKILL');
+    const before = numbers().at(-1)!;
+    await new Promise((r) => setTimeout(r, 1500)); // ~75 lines written with no agent
+    await c.restartAgent('web2');
+    await waitFor(() => (numbers().some((n) => n > before + 150) ? true : undefined), { message: 'lines after the return' });
+    await follow.stop();
+    const seen = [...new Set(numbers())].sort((a, b) => a - b);
+    const missing = [];
+    for (let n = seen[0]; n <= seen.at(-1)!; n++) if (!seen.includes(n)) missing.push(n);
+    assert.deepEqual(missing, [], 'no line lost while the agent was down');
+  });
+
   test('an overflowing buffer is reported as a count of dropped lines', async () => {
     const follow = c.spawnFleet(['logs', '-f', '--lines', '1000', '--hosts', 'web3']);
     await waitFor(() => (/web3 \| \[fleet\] \d+ log lines from web3 were dropped/.test(follow.output()) ? true : undefined), {

@@ -6,6 +6,7 @@
 // re-adopts them. Only `fleet kill` stops the apps.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { clientCredentials, type ClientTlsOptions, FleetService, FLEET_VERSION, fleetPaths, resolveHome } from '@fleet/protocol';
 import { createControllerService, HostRegistry, LogHub, localAuthorizer } from '@fleet/controller';
@@ -132,6 +133,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
       host,
       log,
       logBufferLines: opts.logBufferLines,
+      positionsFile: path.join(paths.runDir, 'log-shipped.json'),
     });
     link.start();
   }

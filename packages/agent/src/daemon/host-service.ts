@@ -12,7 +12,7 @@ import {
 } from '@fleet/protocol';
 import type { AppRegistry } from './app-registry';
 import type { MetricsSampler } from './metrics-sampler';
-import { streamLogs, type LogStreamHandle } from './log-stream';
+import { type LineMark, streamLogs, type LogStreamHandle, type LogStreamRequest } from './log-stream';
 
 export interface HostServiceDeps {
   registry: AppRegistry;
@@ -22,8 +22,8 @@ export interface HostServiceDeps {
 }
 
 export interface HostService extends HostCalls {
-  /** The tail of the selected logs, then every new line until closed. */
-  follow(req: LogsRequest, emit: (line: LogLine) => void): Promise<LogStreamHandle>;
+  /** The tail of the selected logs, then every new line until closed (from `resume` where given). */
+  follow(req: LogsRequest, emit: (line: LogLine, mark?: LineMark) => void, resume?: LogStreamRequest['resume']): Promise<LogStreamHandle>;
   /** Every app, with the last CPU/memory sample (no new sampling). */
   snapshot(): AppInfo[];
   killAll(): Promise<number>;
@@ -100,9 +100,9 @@ export function createHostService(deps: HostServiceDeps): HostService {
       const lines = [...perFile.values()].flatMap((l) => l.slice(-req.lines));
       return { lines: newestWithin(lines, MAX_TAIL_BYTES) };
     },
-    follow: (req, emit) =>
+    follow: (req, emit, resume) =>
       streamLogs(
-        { specs: specsOf(req.target), lines: req.lines, follow: true, stream: req.stream ?? LogStream.LOG_STREAM_UNSPECIFIED, host },
+        { specs: specsOf(req.target), lines: req.lines, follow: true, stream: req.stream ?? LogStream.LOG_STREAM_UNSPECIFIED, host, resume },
         emit,
       ),
   };

@@ -3,7 +3,7 @@
 // so it works the same whether or not the runner is busy.
 import { type AppSpec, type LogLine, LogStream } from '@fleet/protocol';
 import { allLogFiles, type LogStreamName, usesPerInstanceFiles } from '../logs/log-paths';
-import { followFile, readLastLines, type FollowHandle } from '../logs/log-tail';
+import { type FilePosition, followFile, readLastLines, type FollowHandle } from '../logs/log-tail';
 
 export interface LogStreamRequest {
   specs: AppSpec[];
@@ -11,6 +11,13 @@ export interface LogStreamRequest {
   follow: boolean;
   stream: LogStream;
   host: string;
+  /** Follow: where to resume each file (by path), instead of its end. */
+  resume?: (path: string) => FilePosition | undefined;
+}
+
+/** A followed line's place in its file, for a reader that resumes after a restart. */
+export interface LineMark extends FilePosition {
+  path: string;
 }
 
 export interface LogStreamHandle {
@@ -42,7 +49,7 @@ function sourcesOf(specs: AppSpec[], wanted: LogStream): Source[] {
 
 export async function streamLogs(
   req: LogStreamRequest,
-  emit: (line: LogLine) => void,
+  emit: (line: LogLine, mark?: LineMark) => void,
 ): Promise<LogStreamHandle> {
   const sources = sourcesOf(req.specs, req.stream);
   const toLine = (src: Source, line: string): LogLine => ({
@@ -57,9 +64,11 @@ export async function streamLogs(
   if (req.follow) {
     // backlog + follow in one reader: no line written in between is lost or repeated.
     const handles: FollowHandle[] = sources.map((src) =>
-      followFile(src.path, (lines) => {
-        for (const line of lines) emit(toLine(src, line));
-      }, { fromEnd: true, backlog: Math.max(0, req.lines) }),
+      followFile(src.path, (lines, at) => {
+        // The delivery's end rides on its last line: a resume never starts mid-line, at worst it repeats a few.
+        const mark = at && { path: src.path, ...at };
+        for (let i = 0; i < lines.length; i++) emit(toLine(src, lines[i]), i === lines.length - 1 ? mark : undefined);
+      }, { fromEnd: true, backlog: Math.max(0, req.lines), startAt: req.resume?.(src.path) }),
     );
     return { close: () => handles.forEach((h) => h.close()) };
   }

@@ -16,6 +16,7 @@ import type { HostService } from '../daemon/host-service';
 import { CommandRunner } from './command-runner';
 import { LogShipper } from './log-shipper';
 import { reconnectDelay } from './reconnect-backoff';
+import { ShippedPositions } from './shipped-positions';
 import { diffState, encodeState, isEmptyDelta, type SentState } from './state-diff';
 
 export interface ControllerLinkOptions {
@@ -28,6 +29,8 @@ export interface ControllerLinkOptions {
   log: (msg: string) => void;
   /** Lines held while the controller is away. */
   logBufferLines?: number;
+  /** Where confirmed log positions are kept, so a restarted agent resumes each file there. */
+  positionsFile?: string;
   /** How often the agent looks for state changes to send. */
   stateIntervalMs?: number;
   random?: () => number;
@@ -54,10 +57,19 @@ export class ControllerLink {
   private logSeq = 0;
   private readonly commands: CommandRunner;
   private readonly shipper: LogShipper;
+  private readonly positions?: ShippedPositions;
+  private positionsTimer?: NodeJS.Timeout;
 
   constructor(private readonly opts: ControllerLinkOptions) {
     this.commands = new CommandRunner(opts.host);
-    this.shipper = new LogShipper((req, emit) => opts.host.follow(req, emit), opts.logBufferLines ?? 10_000, () => this.scheduleFlush(), opts.log);
+    this.positions = opts.positionsFile ? new ShippedPositions(opts.positionsFile) : undefined;
+    this.shipper = new LogShipper(
+      (req, emit, resume) => opts.host.follow(req, emit, resume),
+      opts.logBufferLines ?? 10_000,
+      () => this.scheduleFlush(),
+      opts.log,
+      this.positions,
+    );
   }
 
   start(): void {
@@ -65,12 +77,18 @@ export class ControllerLink {
     this.shipper.sync(this.opts.host.snapshot());
     this.stateTimer = setInterval(() => this.pushState(), this.opts.stateIntervalMs ?? 1000);
     this.stateTimer.unref();
+    if (this.positions) {
+      this.positionsTimer = setInterval(() => this.positions!.save(), 1000);
+      this.positionsTimer.unref();
+    }
     this.dial();
   }
 
   stop(): void {
     this.stopped = true;
     clearInterval(this.stateTimer);
+    clearInterval(this.positionsTimer);
+    this.positions?.save();
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.retryTimer);
     this.shipper.stop();
@@ -125,7 +143,11 @@ export class ControllerLink {
     }
     if (msg.logAck) {
       const upTo = msg.logAck.seq;
-      while (this.unacked.length > 0 && this.unacked[0].seq <= upTo) this.unackedLines -= this.unacked.shift()!.lines.length;
+      while (this.unacked.length > 0 && this.unacked[0].seq <= upTo) {
+        const batch = this.unacked.shift()!;
+        this.unackedLines -= batch.lines.length;
+        this.positions?.confirm(batch.lines);
+      }
       if (this.shipper.buffer.size > 0) this.scheduleFlush();
     }
     if (msg.command) {

@@ -2,14 +2,20 @@
 // The files stay the source of truth; this only reads them, so apps and the
 // runner never wait on the network.
 import { type AppInfo, LogStream, type LogLine, type LogsRequest } from '@fleet/protocol';
+import type { LineMark, LogStreamRequest } from '../daemon/log-stream';
 import { LogBuffer } from './log-buffer';
+import type { ShippedPositions } from './shipped-positions';
 
 interface Follower {
   key: string;
   close(): void;
 }
 
-export type FollowFn = (req: LogsRequest, emit: (line: LogLine) => void) => Promise<{ close(): void }>;
+export type FollowFn = (
+  req: LogsRequest,
+  emit: (line: LogLine, mark?: LineMark) => void,
+  resume?: LogStreamRequest['resume'],
+) => Promise<{ close(): void }>;
 
 export class LogShipper {
   readonly buffer: LogBuffer;
@@ -21,6 +27,7 @@ export class LogShipper {
     capacity: number,
     private readonly onLine: () => void,
     private readonly log: (msg: string) => void,
+    private readonly positions?: ShippedPositions,
   ) {
     this.buffer = new LogBuffer(capacity);
   }
@@ -41,10 +48,16 @@ export class LogShipper {
       const follower: Follower = { key, close: () => undefined };
       this.followers.set(spec.name, follower);
       const req: LogsRequest = { target: spec.name, lines: 0, follow: true, stream: LogStream.LOG_STREAM_UNSPECIFIED, grep: '' };
-      this.follow(req, (line) => {
-        this.buffer.push(line);
-        this.onLine();
-      }).then(
+      const positions = this.positions;
+      this.follow(
+        req,
+        (line, mark) => {
+          if (mark) positions?.mark(line, mark);
+          this.buffer.push(line);
+          this.onLine();
+        },
+        positions && ((path) => positions.resumeFor(path)),
+      ).then(
         (handle) => {
           if (this.followers.get(spec.name) === follower && !this.stopped) follower.close = () => handle.close();
           else handle.close();

@@ -31,6 +31,17 @@ export interface FollowOptions {
    * @default 0
    */
   backlog?: number;
+  /**
+   * Resume where an earlier reader stopped: when the file still has this
+   * inode, start at `pos` (0 when it was truncated below it) instead of its end.
+   */
+  startAt?: FilePosition;
+}
+
+/** Where a delivered line ends: its file's inode and the byte after its newline. */
+export interface FilePosition {
+  ino: number;
+  pos: number;
 }
 
 export interface FollowHandle {
@@ -43,7 +54,11 @@ export interface FollowHandle {
  * waits for a file that does not exist yet. An unterminated last line is
  * delivered once its file is rotated away.
  */
-export function followFile(file: string, onLines: (lines: string[]) => void, opts: FollowOptions = {}): FollowHandle {
+export function followFile(
+  file: string,
+  onLines: (lines: string[], at?: FilePosition) => void,
+  opts: FollowOptions = {},
+): FollowHandle {
   const follower = new FileFollower(file, onLines, opts);
   return { close: () => follower.close() };
 }
@@ -83,7 +98,7 @@ class FileFollower {
 
   constructor(
     private readonly file: string,
-    private readonly onLines: (lines: string[]) => void,
+    private readonly onLines: (lines: string[], at?: FilePosition) => void,
     opts: FollowOptions,
   ) {
     this.dir = path.dirname(file);
@@ -92,7 +107,10 @@ class FileFollower {
     this.fd = openQuiet(file);
     if (this.fd >= 0) {
       this.ino = fs.fstatSync(this.fd).ino;
-      if (fromEnd) this.skipTo(fs.fstatSync(this.fd).size, this.fd);
+      const size = fs.fstatSync(this.fd).size;
+      const resume = opts.startAt?.ino === this.ino ? opts.startAt.pos : undefined;
+      if (resume !== undefined) this.skipTo(resume <= size ? resume : 0, this.fd);
+      else if (fromEnd) this.skipTo(size, this.fd);
     } else {
       const newest = pinGeneration(file, 1);
       if (newest) {
@@ -313,7 +331,7 @@ class FileFollower {
     const head = this.partial ? Buffer.concat([this.partial, data.subarray(0, last)]) : data.subarray(0, last);
     // Copy the tail: `data` may be our reused read buffer.
     this.partial = last + 1 < data.length ? Buffer.from(data.subarray(last + 1)) : null;
-    this.onLines(head.toString('utf8').split('\n'));
+    this.onLines(head.toString('utf8').split('\n'), { ino: this.ino, pos: this.pos - (this.partial?.length ?? 0) });
   }
 
   // An unterminated last line of a finished file is still a line.

@@ -2,4 +2,4 @@
 // (`fleet logs --lines N`) and new lines as they come (`--follow`, shipping),
 // both across rotated generations.
 export { readLastLines } from './last-lines';
-export { followFile, type FollowHandle, type FollowOptions } from './log-follower';
+export { followFile, type FilePosition, type FollowHandle, type FollowOptions } from './log-follower';
