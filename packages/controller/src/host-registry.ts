@@ -75,7 +75,8 @@ export class HostRegistry {
   }
 
   all(): HostEntry[] {
-    return [...this.hosts.values()].sort((a, b) => a.info.name.localeCompare(b.info.name));
+    // Plain code-unit order (host names are ASCII); localeCompare would load ICU's collator.
+    return [...this.hosts.values()].sort((a, b) => (a.info.name < b.info.name ? -1 : a.info.name > b.info.name ? 1 : 0));
   }
 
   /** An agent registered on a new link. Refuses a second live agent under the same name. */

