@@ -36,21 +36,22 @@ esbuild
 
 // The code cache holds what the first run compiled. Written by whichever command
 // came first after a build (`fleet controller`, `--version`), it would miss the
-// everyday path; so write it now from a call to a daemon: `fleet ping` against
-// an empty home (it answers "no daemon" without starting one).
+// everyday path; so write it now from the everyday command, `fleet ls`, against
+// a throwaway daemon (callgrind: ~5 % fewer instructions per `ls` than a cache
+// written by `fleet ping`). Any failure just leaves the first real run to write it.
 function warmCodeCache() {
   const fs = require('node:fs');
   const os = require('node:os');
   const { spawnSync } = require('node:child_process');
   const bundle = path.join(root, 'packages/cli/dist/fleet.bundle.js');
+  const bin = path.join(root, 'packages/cli/bin/fleet.js');
   fs.rmSync(`${bundle}.cache`, { force: true });
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-warm-'));
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, FLEET_HOME: home, FLEET_CONTEXT: 'local' };
   try {
-    spawnSync(process.execPath, [path.join(root, 'packages/cli/bin/fleet.js'), 'ping', '--json'], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, FLEET_HOME: home, FLEET_CONTEXT: 'local' },
-      stdio: 'ignore',
-      timeout: 20_000,
-    });
+    // `ls` starts the daemon on first use; `kill` stops it (no app runs in this home).
+    spawnSync(process.execPath, [bin, 'ls', '--json'], { env, stdio: 'ignore', timeout: 20_000 });
+    spawnSync(process.execPath, [bin, 'kill'], { env, stdio: 'ignore', timeout: 20_000 });
   } finally {
     fs.rmSync(home, { recursive: true, force: true });
   }
