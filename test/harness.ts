@@ -37,14 +37,33 @@ export async function waitFor<T>(fn: () => T | Promise<T>, opts: WaitOptions = {
   }
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * A port nothing listens on, with the next one free too (increment_var tests use
+ * base + 1). Taken below the kernel's ephemeral range (32768+): there, any
+ * outgoing connection of a concurrent test (a CLI dialling a controller) may
+ * take it between this check and the app's listen.
+ */
+export async function freePort(): Promise<number> {
+  for (let attempt = 0; attempt < 200; attempt++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port) || handedOut.has(port + 1)) continue;
+    if ((await canListen(port)) && (await canListen(port + 1))) {
+      handedOut.add(port);
+      handedOut.add(port + 1);
+      return port;
+    }
+  }
+  throw new Error('no free port pair found in 20000-32000');
+}
+
+const handedOut = new Set<number>();
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const port = (srv.address() as net.AddressInfo).port;
-      srv.close(() => resolve(port));
-    });
-    srv.on('error', reject);
+    srv.once('error', () => resolve(false));
+    // No host: the way apps listen (all interfaces), so a port bound anywhere counts as taken.
+    srv.listen(port, () => srv.close(() => resolve(true)));
   });
 }
 
