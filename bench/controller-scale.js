@@ -14,7 +14,7 @@
 // BENCH_CPU_PROF=<dir>: the controller runs with --cpu-prof into <dir>.
 const fs = require('node:fs');
 const path = require('node:path');
-const { Controller, Laptop, startFakeAgents, appShapes } = require('./lib/fake-agent');
+const { Controller, Laptop, startFakeAgents, appShapes, profilingArgs } = require('./lib/fake-agent');
 const { cpuMs, privateBytes, sleep } = require('./lib/proc');
 const { median, list, num, mb } = require('./lib/stats');
 
@@ -87,14 +87,7 @@ module.exports = {
     const runs = 5;
     const appsPerAgent = appShapes(procs).length;
 
-    const nodeArgs = [];
-    if (process.env.BENCH_CPU_PROF) {
-      const dir = path.resolve(process.env.BENCH_CPU_PROF);
-      fs.mkdirSync(dir, { recursive: true });
-      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
-      ctx.log(`controller runs with --cpu-prof into ${dir} (written when it stops)`);
-    }
-    const controller = await new Controller({ heartbeat: '5s', nodeArgs }).start();
+    const controller = await new Controller({ heartbeat: '5s', nodeArgs: profilingArgs(ctx.log) }).start();
     const { pid } = controller;
     let fleet;
     let laptop;

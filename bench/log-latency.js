@@ -16,7 +16,7 @@ const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
-const { Controller, Laptop } = require('./lib/fake-agent');
+const { Controller, Laptop, profilingArgs } = require('./lib/fake-agent');
 const { FLEET_BIN } = require('./lib/fleet');
 const { ROOT, appSpec, writeEcosystem, scratch, baseEnv } = require('./lib/apps');
 const { cpuMs, run, sleep, waitFor, onCleanup, kill, listProcs } = require('./lib/proc');
@@ -155,14 +155,7 @@ module.exports = {
   async run(ctx) {
     const rate = Number(process.env.BENCH_LOG_RATE) || 10_000;
     const measureMs = ctx.quick ? 10_000 : 20_000;
-    const nodeArgs = [];
-    if (process.env.BENCH_CPU_PROF) {
-      const dir = path.resolve(process.env.BENCH_CPU_PROF);
-      fs.mkdirSync(dir, { recursive: true });
-      nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${dir}`);
-      ctx.log(`controller runs with --cpu-prof into ${dir} (written when it stops)`);
-    }
-    const controller = await new Controller({ heartbeat: '5s', nodeArgs }).start();
+    const controller = await new Controller({ heartbeat: '5s', nodeArgs: profilingArgs(ctx.log) }).start();
     let agent;
     let laptop;
     let reader;

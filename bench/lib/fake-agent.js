@@ -527,4 +527,13 @@ async function startFakeAgents({ address, token, count, processes = 20, logRate 
   return fleet;
 }
 
-module.exports = { Controller, Laptop, FakeAgent, startFakeAgents, appShapes, makeApps };
+/** BENCH_CPU_PROF=<dir>: node flags that profile the controller (Node 20 refuses --cpu-prof in NODE_OPTIONS). */
+function profilingArgs(log) {
+  if (!process.env.BENCH_CPU_PROF) return [];
+  const dir = path.resolve(process.env.BENCH_CPU_PROF);
+  fs.mkdirSync(dir, { recursive: true });
+  log(`controller runs with --cpu-prof into ${dir} (written when it stops)`);
+  return ['--cpu-prof', `--cpu-prof-dir=${dir}`];
+}
+
+module.exports = { Controller, Laptop, FakeAgent, startFakeAgents, appShapes, makeApps, profilingArgs };

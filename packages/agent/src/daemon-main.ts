@@ -108,10 +108,9 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
 
   await registry.restore();
   sampler.start();
-  // The embedded controller hears from its own host as from any other: load, memory, apps.
+  // The embedded controller hears from its own host as from any other (its apps it asks live).
   const selfReport = (): void => {
     hosts.heartbeat(identity().name, { timeMs: Date.now(), load1: os.loadavg()[0], memoryFreeBytes: os.freemem() });
-    hosts.snapshot(identity().name, host.snapshot());
   };
   selfReport();
   setInterval(selfReport, 5_000).unref();

@@ -186,7 +186,7 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
     }
   };
 
-  const action = (method: 'stop' | 'restart' | 'reload' | 'delete' | 'flush') =>
+  const action = (method: 'stop' | 'restart' | 'reload' | 'delete' | 'flush' | 'scale') =>
     unary(authorize, P[method].path, async (req: HostRequest<typeof method>) => {
       const entries = actionHosts(req.where, req.target);
       const results = await fanOut(
@@ -282,18 +282,7 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
     delete: action('delete'),
     flush: action('flush'),
 
-    scale: unary(authorize, P.scale.path, async (req) => {
-      const entries = actionHosts(req.where, req.target);
-      const results = await fanOut(
-        entries,
-        'scale',
-        req,
-        (res) => (res as { results: AppResult[] }).results,
-        perHostFailure(req.target),
-      );
-      noneHad(entries, req.target, results);
-      return { results };
-    }),
+    scale: action('scale'),
 
     save: unary(authorize, P.save.path, async (req) => {
       const entries = actionHosts(req.where, 'all');

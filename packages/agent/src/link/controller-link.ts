@@ -38,6 +38,11 @@ export interface ControllerLinkOptions {
 
 const BATCH_LINES = 1000;
 
+/** grpc stamps some messages with the time: compared without it, a lasting problem is logged once. */
+function withoutTimes(text: string): string {
+  return text.replace(/\([^)]*\d{2}:\d{2}:\d{2}[^)]*\)/g, '');
+}
+
 export class ControllerLink {
   private client?: AgentLinkClient;
   private stream?: ClientDuplexStream<AgentMessage, ControllerMessage>;
@@ -172,9 +177,7 @@ export class ControllerLink {
       ? `${problem.message}${problem.hint ? ` (${problem.hint})` : ''}`
       : 'the controller closed the link';
     const delay = reconnectDelay(this.attempt++, this.opts.random ?? Math.random);
-    // grpc stamps some messages with the time: compare without it, so a lasting problem is logged once.
-    const same = text.replace(/\([^)]*\d{2}:\d{2}:\d{2}[^)]*\)/g, '') === this.lastProblem.replace(/\([^)]*\d{2}:\d{2}:\d{2}[^)]*\)/g, '');
-    if (!same) {
+    if (withoutTimes(text) !== withoutTimes(this.lastProblem)) {
       this.opts.log(`controller ${this.opts.address}: ${text}; apps keep running, retrying (next in ${Math.round(delay)} ms)`);
       this.lastProblem = text;
     }
