@@ -37,6 +37,7 @@ export function spec(name: string, extra: Partial<AppSpec> = {}): AppSpec {
     script: `/srv/${name}/server.js`,
     args: ['--port', '3000'],
     cwd: `/srv/${name}`,
+    release: 0,
     interpreter: 'node',
     interpreterArgs: [],
     execMode: ExecMode.EXEC_MODE_CLUSTER,
@@ -105,6 +106,7 @@ export const APPS: AppInfo[] = [
       lastExitCode: i ? 1 : 0,
       lastExitSignal: '',
       host: '',
+      release: 0,
       events: [
         {
           timeMs: 1_700_000_100_000,
@@ -193,6 +195,14 @@ export async function startFakeDaemon(dir?: string): Promise<FakeDaemon> {
       throw new NotFoundError('no tokens here');
     }),
     listTokens: unary('listTokens', () => ({ tokens: [] })),
+    hasArtifact: unary('hasArtifact', () => ({ present: false, maxBytes: 0 })),
+    uploadArtifact: (_call, cb) => cb(null, { present: true, maxBytes: 0 }),
+    deploy: unary('deploy', () => ({})),
+    deployments: unary('deployments', () => ({ deployments: [] })),
+    watchDeployment: (call) => call.end(),
+    controlDeployment: unary('controlDeployment', () => ({})),
+    releases: unary('releases', () => ({ releases: [], hosts: [] })),
+    rollback: unary('rollback', () => ({})),
     logs: (call) => {
       calls.push({ method: 'logs', request: call.request });
       for (const l of LINES) call.write(l);

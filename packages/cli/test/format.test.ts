@@ -98,6 +98,7 @@ function instance(i: number, extra: Partial<InstanceInfo> = {}): InstanceInfo {
     lastExitSignal: '',
     events: [],
     host: '',
+    release: 0,
     ...extra,
   };
 }

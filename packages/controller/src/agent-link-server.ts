@@ -65,6 +65,9 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
     return undefined;
   };
   return {
+    fetchArtifact(call) {
+      call.destroy(new Error('not yet'));
+    },
     connect(stream: ServerDuplexStream<AgentMessage, ControllerMessage>): void {
       const fail = (err: unknown): void => {
         stream.emit('error', toServiceError(err));

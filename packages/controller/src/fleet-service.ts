@@ -324,6 +324,8 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
     revokeToken: unary(authorize, P.revokeToken.path, (req) => ({ info: tokenAdmin().revoke(req.id) })),
     listTokens: unary(authorize, P.listTokens.path, () => ({ tokens: tokenAdmin().list() })),
 
+    ...deployHandlers(),
+
     logs: (call: ServerWritableStream<LogsRequest, LogLine>) => {
       const req = call.request;
       const handles: FollowHandle[] = [];
@@ -406,4 +408,10 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
     }
     return deps.tokens;
   }
+}
+
+// TEMP: replaced by the deploy service.
+function deployHandlers(): Pick<FleetServer, 'hasArtifact' | 'uploadArtifact' | 'deploy' | 'deployments' | 'watchDeployment' | 'controlDeployment' | 'releases' | 'rollback'> {
+  const no = (_c: unknown, cb: (e: Error) => void): void => cb(new Error('not yet'));
+  return { hasArtifact: no, uploadArtifact: no, deploy: no, deployments: no, watchDeployment: (c) => c.destroy(new Error('not yet')), controlDeployment: no, releases: no, rollback: no };
 }

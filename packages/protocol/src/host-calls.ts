@@ -17,6 +17,16 @@ import {
   StartResponse,
   TargetRequest,
 } from './gen/fleet/v1/fleet';
+import {
+  ActivateReleaseRequest,
+  ActivateReleaseResponse,
+  PrepareReleaseRequest,
+  PrepareReleaseResponse,
+  ReleaseCommandRequest,
+  ReleaseCommandResponse,
+  ReleaseHealthRequest,
+  ReleaseHealthResponse,
+} from './gen/fleet/v1/release';
 
 interface Codec<T> {
   encode(message: T): { finish(): Uint8Array };
@@ -41,6 +51,11 @@ export const HOST_CALLS = {
   resurrect: call(ResurrectRequest, ActionResponse),
   // Not the Fleet stream: the tail only; followed lines come as log batches.
   logs: call(LogsRequest, LogTail),
+  // Deploys: fetch and unpack a release, run its release command, switch onto it, report its health.
+  prepareRelease: call(PrepareReleaseRequest, PrepareReleaseResponse),
+  releaseCommand: call(ReleaseCommandRequest, ReleaseCommandResponse),
+  activateRelease: call(ActivateReleaseRequest, ActivateReleaseResponse),
+  releaseHealth: call(ReleaseHealthRequest, ReleaseHealthResponse),
 };
 
 export type HostMethod = keyof typeof HOST_CALLS;

@@ -3,6 +3,8 @@ export * from './gen/fleet/v1/process';
 export * from './gen/fleet/v1/fleet';
 export * from './gen/fleet/v1/host';
 export * from './gen/fleet/v1/agent_link';
+export * from './gen/fleet/v1/release';
+export * from './release-layout';
 export {
   RunnerRequest,
   RunnerResponse,

@@ -58,6 +58,10 @@ export function createHostService(deps: HostServiceDeps): HostService {
   const specsOf = (target: string) => registry.resolve(target || 'all').map((r) => r.spec);
 
   return {
+    prepareRelease: () => Promise.reject(new Error('not yet')),
+    releaseCommand: () => Promise.reject(new Error('not yet')),
+    activateRelease: () => Promise.reject(new Error('not yet')),
+    releaseHealth: () => Promise.reject(new Error('not yet')),
     snapshot: apps,
     start: async (req) => {
       const results = await registry.start(req.apps);

@@ -43,6 +43,8 @@ class Slot {
   proc?: InstanceProcess;
   history: RestartHistory = initialHistory();
   startedMs = 0;
+  /** The release (AppSpec.release) the current process was started from. */
+  release = 0;
   lastExitCode = 0;
   lastExitSignal = '';
   restartTimer?: NodeJS.Timeout;
@@ -256,6 +258,7 @@ export class AppRunner {
     slot.lifecycle.transition(InstanceStatus.INSTANCE_STATUS_LAUNCHING, reason);
     const proc = this.spawn(slot.index);
     slot.proc = proc;
+    slot.release = this.spec.release;
     slot.expectingExit = false;
     slot.startedMs = this.clock.now();
     slot.launching = new Promise<void>((resolve) => {
@@ -452,6 +455,7 @@ export class AppRunner {
       await this.launch(slot, reason);
       return;
     }
+    const release = this.spec.release;
     const fresh = this.spawn(slot.index);
     const ready = await this.waitReplacementReady(fresh);
     if (ready !== true) {
@@ -460,6 +464,7 @@ export class AppRunner {
     }
     // Swap: the slot now belongs to the new process; the old one drains in the background.
     slot.proc = fresh;
+    slot.release = release;
     slot.startedMs = this.clock.now();
     countRestart(slot);
     // The slot stays online throughout (no transition): that is the point of a reload.
@@ -519,6 +524,7 @@ export class AppRunner {
       lastExitSignal: slot.lastExitSignal,
       events: slot.lifecycle.events,
       host: '',
+      release: slot.release,
     };
   }
 

@@ -176,6 +176,7 @@ function compile(
     watch: buildWatchSpec(get),
     source: opts.source ? path.resolve(opts.source) : '',
     deployJson: deployJson(get('deploy')?.value ?? file.deploy, where, warnings),
+    release: 0,
   };
   return { spec, warnings };
 }

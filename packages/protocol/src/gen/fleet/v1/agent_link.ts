@@ -12,13 +12,16 @@ import {
   Client,
   type ClientDuplexStream,
   type ClientOptions,
+  type ClientReadableStream,
   type handleBidiStreamingCall,
+  type handleServerStreamingCall,
   makeGenericClientConstructor,
   type Metadata,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { LogLine } from "./fleet";
 import { AppInfo } from "./process";
+import { ArtifactChunk, ArtifactRef } from "./release";
 
 export interface AgentMessage {
   register?: Register | undefined;
@@ -1756,16 +1759,35 @@ export const AgentLinkService = {
     responseSerialize: (value: ControllerMessage): Buffer => Buffer.from(ControllerMessage.encode(value).finish()),
     responseDeserialize: (value: Buffer): ControllerMessage => ControllerMessage.decode(value),
   },
+  /** An agent pulls a release's artifact (verified against the digest on its side). */
+  fetchArtifact: {
+    path: "/fleet.v1.AgentLink/FetchArtifact" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: ArtifactRef): Buffer => Buffer.from(ArtifactRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ArtifactRef => ArtifactRef.decode(value),
+    responseSerialize: (value: ArtifactChunk): Buffer => Buffer.from(ArtifactChunk.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ArtifactChunk => ArtifactChunk.decode(value),
+  },
 } as const;
 
 export interface AgentLinkServer extends UntypedServiceImplementation {
   connect: handleBidiStreamingCall<AgentMessage, ControllerMessage>;
+  /** An agent pulls a release's artifact (verified against the digest on its side). */
+  fetchArtifact: handleServerStreamingCall<ArtifactRef, ArtifactChunk>;
 }
 
 export interface AgentLinkClient extends Client {
   connect(): ClientDuplexStream<AgentMessage, ControllerMessage>;
   connect(options: Partial<CallOptions>): ClientDuplexStream<AgentMessage, ControllerMessage>;
   connect(metadata: Metadata, options?: Partial<CallOptions>): ClientDuplexStream<AgentMessage, ControllerMessage>;
+  /** An agent pulls a release's artifact (verified against the digest on its side). */
+  fetchArtifact(request: ArtifactRef, options?: Partial<CallOptions>): ClientReadableStream<ArtifactChunk>;
+  fetchArtifact(
+    request: ArtifactRef,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<ArtifactChunk>;
 }
 
 export const AgentLinkClient = makeGenericClientConstructor(AgentLinkService, "fleet.v1.AgentLink") as unknown as {

@@ -150,6 +150,8 @@ export interface AppSpec {
   source: string;
   /** Raw `deploy:` section, kept as JSON for the deploy commands. */
   deployJson: string;
+  /** The release this spec belongs to (fleet deploy); 0: started by hand. */
+  release: number;
 }
 
 export interface AppSpec_EnvEntry {
@@ -797,6 +799,7 @@ function createBaseAppSpec(): AppSpec {
     watch: undefined,
     source: "",
     deployJson: "",
+    release: 0,
   };
 }
 
@@ -861,6 +864,9 @@ export const AppSpec: MessageFns<AppSpec> = {
     }
     if (message.deployJson !== "") {
       writer.uint32(162).string(message.deployJson);
+    }
+    if (message.release !== 0) {
+      writer.uint32(168).int32(message.release);
     }
     return writer;
   },
@@ -1041,6 +1047,14 @@ export const AppSpec: MessageFns<AppSpec> = {
             message.deployJson = reader.string();
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.release = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1124,6 +1138,7 @@ export const AppSpec: MessageFns<AppSpec> = {
         : isSet(object.deploy_json)
         ? globalThis.String(object.deploy_json)
         : "",
+      release: isSet(object.release) ? globalThis.Number(object.release) : 0,
     };
   },
 
@@ -1195,6 +1210,9 @@ export const AppSpec: MessageFns<AppSpec> = {
     if (message.deployJson !== "") {
       obj.deployJson = message.deployJson;
     }
+    if (message.release !== 0) {
+      obj.release = Math.round(message.release);
+    }
     return obj;
   },
 
@@ -1235,6 +1253,7 @@ export const AppSpec: MessageFns<AppSpec> = {
       : undefined;
     message.source = object.source ?? "";
     message.deployJson = object.deployJson ?? "";
+    message.release = object.release ?? 0;
     return message;
   },
 };

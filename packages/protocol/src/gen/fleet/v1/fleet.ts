@@ -13,6 +13,8 @@ import {
   type ClientOptions,
   type ClientReadableStream,
   type ClientUnaryCall,
+  type ClientWritableStream,
+  type handleClientStreamingCall,
   type handleServerStreamingCall,
   type handleUnaryCall,
   makeGenericClientConstructor,
@@ -23,6 +25,21 @@ import {
 import { AppSpec } from "./app";
 import { HostInfo, HostSelector } from "./host";
 import { AppInfo } from "./process";
+import {
+  ArtifactChunk,
+  ArtifactPresence,
+  ArtifactRef,
+  ControlDeploymentRequest,
+  Deployment,
+  DeploymentsRequest,
+  DeploymentsResponse,
+  DeployRequest,
+  DeployResponse,
+  ReleasesRequest,
+  ReleasesResponse,
+  RollbackRequest,
+  WatchDeploymentRequest,
+} from "./release";
 
 export enum LogStream {
   LOG_STREAM_UNSPECIFIED = "LOG_STREAM_UNSPECIFIED",
@@ -2930,6 +2947,81 @@ export const FleetService = {
     responseSerialize: (value: ListTokensResponse): Buffer => Buffer.from(ListTokensResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListTokensResponse => ListTokensResponse.decode(value),
   },
+  /** Releases and rolling deploys (controller; the local daemon is one host). */
+  hasArtifact: {
+    path: "/fleet.v1.Fleet/HasArtifact" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ArtifactRef): Buffer => Buffer.from(ArtifactRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ArtifactRef => ArtifactRef.decode(value),
+    responseSerialize: (value: ArtifactPresence): Buffer => Buffer.from(ArtifactPresence.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ArtifactPresence => ArtifactPresence.decode(value),
+  },
+  uploadArtifact: {
+    path: "/fleet.v1.Fleet/UploadArtifact" as const,
+    requestStream: true as const,
+    responseStream: false as const,
+    requestSerialize: (value: ArtifactChunk): Buffer => Buffer.from(ArtifactChunk.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ArtifactChunk => ArtifactChunk.decode(value),
+    responseSerialize: (value: ArtifactPresence): Buffer => Buffer.from(ArtifactPresence.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ArtifactPresence => ArtifactPresence.decode(value),
+  },
+  deploy: {
+    path: "/fleet.v1.Fleet/Deploy" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeployRequest): Buffer => Buffer.from(DeployRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeployRequest => DeployRequest.decode(value),
+    responseSerialize: (value: DeployResponse): Buffer => Buffer.from(DeployResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeployResponse => DeployResponse.decode(value),
+  },
+  deployments: {
+    path: "/fleet.v1.Fleet/Deployments" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: DeploymentsRequest): Buffer => Buffer.from(DeploymentsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): DeploymentsRequest => DeploymentsRequest.decode(value),
+    responseSerialize: (value: DeploymentsResponse): Buffer => Buffer.from(DeploymentsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeploymentsResponse => DeploymentsResponse.decode(value),
+  },
+  watchDeployment: {
+    path: "/fleet.v1.Fleet/WatchDeployment" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: WatchDeploymentRequest): Buffer =>
+      Buffer.from(WatchDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): WatchDeploymentRequest => WatchDeploymentRequest.decode(value),
+    responseSerialize: (value: Deployment): Buffer => Buffer.from(Deployment.encode(value).finish()),
+    responseDeserialize: (value: Buffer): Deployment => Deployment.decode(value),
+  },
+  controlDeployment: {
+    path: "/fleet.v1.Fleet/ControlDeployment" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ControlDeploymentRequest): Buffer =>
+      Buffer.from(ControlDeploymentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ControlDeploymentRequest => ControlDeploymentRequest.decode(value),
+    responseSerialize: (value: DeployResponse): Buffer => Buffer.from(DeployResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeployResponse => DeployResponse.decode(value),
+  },
+  releases: {
+    path: "/fleet.v1.Fleet/Releases" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ReleasesRequest): Buffer => Buffer.from(ReleasesRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ReleasesRequest => ReleasesRequest.decode(value),
+    responseSerialize: (value: ReleasesResponse): Buffer => Buffer.from(ReleasesResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ReleasesResponse => ReleasesResponse.decode(value),
+  },
+  rollback: {
+    path: "/fleet.v1.Fleet/Rollback" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RollbackRequest): Buffer => Buffer.from(RollbackRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RollbackRequest => RollbackRequest.decode(value),
+    responseSerialize: (value: DeployResponse): Buffer => Buffer.from(DeployResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): DeployResponse => DeployResponse.decode(value),
+  },
 } as const;
 
 export interface FleetServer extends UntypedServiceImplementation {
@@ -2952,6 +3044,15 @@ export interface FleetServer extends UntypedServiceImplementation {
   createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
   revokeToken: handleUnaryCall<RevokeTokenRequest, RevokeTokenResponse>;
   listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
+  /** Releases and rolling deploys (controller; the local daemon is one host). */
+  hasArtifact: handleUnaryCall<ArtifactRef, ArtifactPresence>;
+  uploadArtifact: handleClientStreamingCall<ArtifactChunk, ArtifactPresence>;
+  deploy: handleUnaryCall<DeployRequest, DeployResponse>;
+  deployments: handleUnaryCall<DeploymentsRequest, DeploymentsResponse>;
+  watchDeployment: handleServerStreamingCall<WatchDeploymentRequest, Deployment>;
+  controlDeployment: handleUnaryCall<ControlDeploymentRequest, DeployResponse>;
+  releases: handleUnaryCall<ReleasesRequest, ReleasesResponse>;
+  rollback: handleUnaryCall<RollbackRequest, DeployResponse>;
 }
 
 export interface FleetClient extends Client {
@@ -3214,6 +3315,119 @@ export interface FleetClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListTokensResponse) => void,
+  ): ClientUnaryCall;
+  /** Releases and rolling deploys (controller; the local daemon is one host). */
+  hasArtifact(
+    request: ArtifactRef,
+    callback: (error: ServiceError | null, response: ArtifactPresence) => void,
+  ): ClientUnaryCall;
+  hasArtifact(
+    request: ArtifactRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ArtifactPresence) => void,
+  ): ClientUnaryCall;
+  hasArtifact(
+    request: ArtifactRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ArtifactPresence) => void,
+  ): ClientUnaryCall;
+  uploadArtifact(
+    callback: (error: ServiceError | null, response: ArtifactPresence) => void,
+  ): ClientWritableStream<ArtifactChunk>;
+  uploadArtifact(
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ArtifactPresence) => void,
+  ): ClientWritableStream<ArtifactChunk>;
+  uploadArtifact(
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ArtifactPresence) => void,
+  ): ClientWritableStream<ArtifactChunk>;
+  uploadArtifact(
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ArtifactPresence) => void,
+  ): ClientWritableStream<ArtifactChunk>;
+  deploy(
+    request: DeployRequest,
+    callback: (error: ServiceError | null, response: DeployResponse) => void,
+  ): ClientUnaryCall;
+  deploy(
+    request: DeployRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeployResponse) => void,
+  ): ClientUnaryCall;
+  deploy(
+    request: DeployRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeployResponse) => void,
+  ): ClientUnaryCall;
+  deployments(
+    request: DeploymentsRequest,
+    callback: (error: ServiceError | null, response: DeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  deployments(
+    request: DeploymentsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  deployments(
+    request: DeploymentsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeploymentsResponse) => void,
+  ): ClientUnaryCall;
+  watchDeployment(request: WatchDeploymentRequest, options?: Partial<CallOptions>): ClientReadableStream<Deployment>;
+  watchDeployment(
+    request: WatchDeploymentRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<Deployment>;
+  controlDeployment(
+    request: ControlDeploymentRequest,
+    callback: (error: ServiceError | null, response: DeployResponse) => void,
+  ): ClientUnaryCall;
+  controlDeployment(
+    request: ControlDeploymentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeployResponse) => void,
+  ): ClientUnaryCall;
+  controlDeployment(
+    request: ControlDeploymentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeployResponse) => void,
+  ): ClientUnaryCall;
+  releases(
+    request: ReleasesRequest,
+    callback: (error: ServiceError | null, response: ReleasesResponse) => void,
+  ): ClientUnaryCall;
+  releases(
+    request: ReleasesRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ReleasesResponse) => void,
+  ): ClientUnaryCall;
+  releases(
+    request: ReleasesRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ReleasesResponse) => void,
+  ): ClientUnaryCall;
+  rollback(
+    request: RollbackRequest,
+    callback: (error: ServiceError | null, response: DeployResponse) => void,
+  ): ClientUnaryCall;
+  rollback(
+    request: RollbackRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: DeployResponse) => void,
+  ): ClientUnaryCall;
+  rollback(
+    request: RollbackRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: DeployResponse) => void,
   ): ClientUnaryCall;
 }
 

@@ -131,6 +131,8 @@ export interface InstanceInfo {
   lastExitSignal: string;
   events: InstanceEvent[];
   host: string;
+  /** The release the process was started from (AppSpec.release at its start). */
+  release: number;
 }
 
 export interface AppInfo {
@@ -299,6 +301,7 @@ function createBaseInstanceInfo(): InstanceInfo {
     lastExitSignal: "",
     events: [],
     host: "",
+    release: 0,
   };
 }
 
@@ -354,6 +357,9 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
     }
     if (message.host !== "") {
       writer.uint32(138).string(message.host);
+    }
+    if (message.release !== 0) {
+      writer.uint32(144).int32(message.release);
     }
     return writer;
   },
@@ -507,6 +513,14 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
             message.host = reader.string();
             continue;
           }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.release = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -580,6 +594,7 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
         ? object.events.map((e: any) => InstanceEvent.fromJSON(e))
         : [],
       host: isSet(object.host) ? globalThis.String(object.host) : "",
+      release: isSet(object.release) ? globalThis.Number(object.release) : 0,
     };
   },
 
@@ -636,6 +651,9 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
     if (message.host !== "") {
       obj.host = message.host;
     }
+    if (message.release !== 0) {
+      obj.release = Math.round(message.release);
+    }
     return obj;
   },
 
@@ -661,6 +679,7 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
     message.lastExitSignal = object.lastExitSignal ?? "";
     message.events = object.events?.map((e) => InstanceEvent.fromPartial(e)) || [];
     message.host = object.host ?? "";
+    message.release = object.release ?? 0;
     return message;
   },
 };
