@@ -141,11 +141,11 @@ export class FleetCluster {
   }
 
   /** The CLI on the "laptop", talking to the controller. */
-  fleet(args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
+  fleet(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): CliResult {
     return this.laptop.fleet(args, opts);
   }
 
-  fleetAsync(args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  fleetAsync(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
     return this.laptop.fleetAsync(args, opts);
   }
 

@@ -9,7 +9,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { clientCredentials, type ClientTlsOptions, FleetService, FLEET_VERSION, fleetPaths, resolveHome } from '@fleet/protocol';
-import { createControllerService, HostRegistry, LogHub, localAuthorizer } from '@fleet/controller';
+import { ArtifactStore, createControllerService, createDeployService, DeployDriver, HostRegistry, LogHub, localAuthorizer, ReleaseBook } from '@fleet/controller';
+import { appsRootOf, type ArtifactFetcher, createReleaseHost } from './releases/release-host';
 import { AppRegistry } from './daemon/app-registry';
 import { createHostService } from './daemon/host-service';
 import { LocalHostLink } from './daemon/local-host-link';
@@ -62,19 +63,27 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   const identity = () => hostIdentity({ name: opts.name, labels: opts.labels, env: hostEnv });
   const registry = new AppRegistry({ paths, env: baseEnv(process.env), hostEnv, log });
   const sampler = new MetricsSampler(() => registry.allPids(), Number(process.env.FLEET_SAMPLE_MS || 5000));
-  const host = createHostService({ registry, sampler, host: identity().name, hostEnv });
+  let link: ControllerLink | undefined;
+  // Local mode keeps its own release record and artifacts; an agent of a fleet fetches from its controller.
+  const deployData = path.join(home, 'deploys');
+  const artifacts = new ArtifactStore(deployData);
+  const fetchArtifact: ArtifactFetcher = (ref, file) => (link ? link.fetchArtifact(ref, file) : fs.promises.copyFile(artifacts.fileOf(ref.digest), file));
+  const releases = createReleaseHost({ registry, appsRoot: appsRootOf(home), hostEnv, fetch: fetchArtifact, log });
+  const host = createHostService({ registry, sampler, host: identity().name, hostEnv, releases });
   const startedMs = Date.now();
 
   // The embedded controller: one host, this one, linked in-process.
   const hosts = new HostRegistry();
   hosts.attach(identity(), new LocalHostLink(host), 'local');
+  const book = new ReleaseBook(deployData);
+  const driver = new DeployDriver({ book, registry: hosts, log });
   const server = new Server();
   let exiting = false;
-  let link: ControllerLink | undefined;
   const exit = (code: number): void => {
     if (exiting) return;
     exiting = true;
     link?.stop();
+    driver.stop();
     sampler.stop();
     registry.detach();
     // Let in-flight replies (the `kill` answer) go out, but never hang on a stuck stream.
@@ -94,6 +103,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
       logs: new LogHub(),
       authorize: localAuthorizer,
       mode: 'local',
+      deploy: createDeployService({ registry: hosts, artifacts, book, driver, authorize: localAuthorizer }),
       ping: { pid: process.pid, version: FLEET_VERSION, home, startedMs, host: identity().name },
       kill: async () => {
         const stopped = await host.killAll();

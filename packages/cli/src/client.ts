@@ -28,6 +28,18 @@ import {
   type StartRequest,
   type StartResponse,
   type TargetRequest,
+  type ArtifactChunk,
+  type ArtifactPresence,
+  type ArtifactRef,
+  type ControlDeploymentRequest,
+  type Deployment,
+  type DeploymentsRequest,
+  type DeploymentsResponse,
+  type DeployRequest,
+  type DeployResponse,
+  type ReleasesRequest,
+  type ReleasesResponse,
+  type RollbackRequest,
 } from '@fleet/protocol';
 
 export const SHORT_DEADLINE_MS = 30_000;
@@ -54,6 +66,15 @@ export interface FleetApi {
   createToken(req: CreateTokenRequest): Promise<CreateTokenResponse>;
   revokeToken(req: RevokeTokenRequest): Promise<RevokeTokenResponse>;
   listTokens(): Promise<ListTokensResponse>;
+  hasArtifact(req: ArtifactRef): Promise<ArtifactPresence>;
+  /** Streams the chunks (the first naming the artifact) and resolves with the controller's answer. */
+  uploadArtifact(chunks: AsyncIterable<ArtifactChunk>): Promise<ArtifactPresence>;
+  deploy(req: DeployRequest): Promise<DeployResponse>;
+  deployments(req: DeploymentsRequest): Promise<DeploymentsResponse>;
+  watchDeployment(id: string): ClientReadableStream<Deployment>;
+  controlDeployment(req: ControlDeploymentRequest): Promise<DeployResponse>;
+  releases(req: ReleasesRequest): Promise<ReleasesResponse>;
+  rollback(req: RollbackRequest): Promise<DeployResponse>;
   close(): void;
 }
 
@@ -127,6 +148,26 @@ export function wrapClient(client: FleetClient, token?: string): FleetApi {
     revokeToken: (req) => call(c, c.revokeToken as Unary<RevokeTokenRequest, RevokeTokenResponse>, req, SHORT_DEADLINE_MS),
     listTokens: () => call(c, c.listTokens as Unary<object, ListTokensResponse>, {}, SHORT_DEADLINE_MS),
     kill: () => call(c, c.kill as Unary<object, KillResponse>, {}, LONG_DEADLINE_MS),
+    hasArtifact: (req) => call(c, c.hasArtifact as Unary<ArtifactRef, ArtifactPresence>, req, SHORT_DEADLINE_MS),
+    uploadArtifact: (chunks) =>
+      new Promise<ArtifactPresence>((resolve, reject) => {
+        const stream = c.uploadArtifact(metadataWith(token), { deadline: Date.now() + LONG_DEADLINE_MS }, (err, res) => (err ? reject(fromServiceError(err)) : resolve(res)));
+        (async () => {
+          for await (const chunk of chunks) {
+            if (!stream.write(chunk)) await new Promise((r) => stream.once('drain', r));
+          }
+          stream.end();
+        })().catch((err: Error) => {
+          stream.cancel();
+          reject(err);
+        });
+      }),
+    deploy: (req) => call(c, c.deploy as Unary<DeployRequest, DeployResponse>, req, SHORT_DEADLINE_MS),
+    deployments: (req) => call(c, c.deployments as Unary<DeploymentsRequest, DeploymentsResponse>, req, SHORT_DEADLINE_MS),
+    watchDeployment: (id) => c.watchDeployment({ id }, metadataWith(token)),
+    controlDeployment: (req) => call(c, c.controlDeployment as Unary<ControlDeploymentRequest, DeployResponse>, req, SHORT_DEADLINE_MS),
+    releases: (req) => call(c, c.releases as Unary<ReleasesRequest, ReleasesResponse>, req, SHORT_DEADLINE_MS),
+    rollback: (req) => call(c, c.rollback as Unary<RollbackRequest, DeployResponse>, req, SHORT_DEADLINE_MS),
     close: () => c.close(),
   };
 }

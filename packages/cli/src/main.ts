@@ -13,6 +13,8 @@ import { registerHosts } from './commands/hosts';
 import { registerToken } from './commands/token';
 import { registerDescribe } from './commands/describe';
 import { registerDev } from './commands/dev';
+import { registerDeploy } from './commands/deploy';
+import { registerReleases } from './commands/releases';
 import { registerFlush } from './commands/flush';
 import { registerKill } from './commands/kill';
 import { registerLifecycle } from './commands/lifecycle';
@@ -54,6 +56,8 @@ export function buildProgram(ctx: CommandContext): Command {
   registerHosts(program, ctx);
   registerContext(program, ctx);
   registerToken(program, ctx);
+  registerDeploy(program, ctx);
+  registerReleases(program, ctx);
   registerDev(program, ctx);
   addUsageHints(program, 'fleet');
   return program;

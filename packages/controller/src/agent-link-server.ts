@@ -4,7 +4,10 @@
 import {
   type AgentLinkServer,
   type AgentMessage,
+  type ArtifactChunk,
+  type ArtifactRef,
   BadInputError,
+  NotFoundError,
   type ControllerMessage,
   DeniedError,
   LINK_PROTOCOL_VERSION,
@@ -15,7 +18,9 @@ import {
   type Register,
   toServiceError,
 } from '@fleet/protocol';
-import type { ServerDuplexStream } from '@grpc/grpc-js';
+import * as fs from 'node:fs';
+import type { ServerDuplexStream, ServerWritableStream } from '@grpc/grpc-js';
+import type { ArtifactStore } from './deploy/artifact-store';
 import type { Authorizer } from './authorizer';
 import type { HostRegistry } from './host-registry';
 import type { LogSink } from './log-hub';
@@ -32,6 +37,8 @@ export interface AgentLinkDeps {
   now?: () => number;
   /** How long an agent may take to register after connecting. */
   registerTimeoutMs?: number;
+  /** Release artifacts, fetched by agents preparing a deployment. */
+  artifacts?: ArtifactStore;
 }
 
 const HOST_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/;
@@ -65,8 +72,27 @@ export function createAgentLinkServer(deps: AgentLinkDeps): AgentLinkServer {
     return undefined;
   };
   return {
-    fetchArtifact(call) {
-      call.destroy(new Error('not yet'));
+    // Streamed from disk in 256 KB chunks; the agent checks the digest on its side.
+    fetchArtifact(call: ServerWritableStream<ArtifactRef, ArtifactChunk>): void {
+      let file: string;
+      try {
+        deps.authorize(call.metadata, '/fleet.v1.AgentLink/FetchArtifact');
+        if (!deps.artifacts) throw new NotFoundError('this controller keeps no artifacts');
+        file = deps.artifacts.fileOf(call.request.digest);
+      } catch (err) {
+        call.emit('error', toServiceError(err));
+        return;
+      }
+      const input = fs.createReadStream(file, { highWaterMark: 256 * 1024 });
+      call.on('cancelled', () => input.destroy());
+      input.on('error', (err) => call.emit('error', toServiceError(err)));
+      input.on('data', (data) => {
+        if (!call.write({ data: data as Buffer })) {
+          input.pause();
+          call.once('drain', () => input.resume());
+        }
+      });
+      input.on('end', () => call.end());
     },
     connect(stream: ServerDuplexStream<AgentMessage, ControllerMessage>): void {
       const fail = (err: unknown): void => {

@@ -23,6 +23,10 @@ import { createControllerService } from './fleet-service';
 import { HostRegistry } from './host-registry';
 import { LogHub } from './log-hub';
 import { OpenStreams } from './open-streams';
+import { ArtifactStore } from './deploy/artifact-store';
+import { DeployDriver } from './deploy/deploy-driver';
+import { createDeployService } from './deploy/deploy-service';
+import { ReleaseBook } from './deploy/release-book';
 
 /** The largest message the controller takes (a `fleet start` of many apps, a long log tail). */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
@@ -42,6 +46,8 @@ export interface ControllerOptions {
   log?: (msg: string) => void;
   /** Where the first-start operator token is printed. */
   announce?: (text: string) => void;
+  /** Largest release artifact taken, in bytes. */
+  maxArtifactBytes?: number;
   /** Tokens given up front (tests, demos): role and secret. */
   seedTokens?: { role: Role; token: string; name: string }[];
 }
@@ -87,6 +93,9 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const hub = new LogHub({ windowLines: opts.logWindowLines });
   const auth = (metadata: Parameters<typeof authorize>[1], method: string) => authorize(tokens, metadata, method);
   const streams = new OpenStreams();
+  const artifacts = new ArtifactStore(opts.dataDir, opts.maxArtifactBytes);
+  const book = new ReleaseBook(opts.dataDir);
+  const driver = new DeployDriver({ book, registry, log });
 
   const server = new Server({
     // A big `fleet start` or a long log tail from an agent must not cut its link (grpc's default is 4 MB).
@@ -103,6 +112,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       authorize: auth,
       mode: 'controller',
       streams,
+      deploy: createDeployService({ registry, artifacts, book, driver, authorize: auth, streams }),
       ping: { pid: process.pid, version: FLEET_VERSION, home: opts.dataDir, startedMs: Date.now(), host: os.hostname() },
       tokens: {
         create: (role, name) => tokens.create(role, name),
@@ -116,13 +126,14 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       },
     }),
   );
-  server.addService(AgentLinkService, createAgentLinkServer({ registry, logs: hub, authorize: auth, streams, log }));
+  server.addService(AgentLinkService, createAgentLinkServer({ registry, logs: hub, authorize: auth, streams, log, artifacts }));
 
   const boundPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (err, p) => (err ? reject(new BadInputError(`cannot listen on ${opts.listen}: ${err.message}`, { hint: 'is another controller on that port? pick another with --listen' })) : resolve(p))),
   );
   const tickEvery = Math.max(50, Math.min(1000, Math.floor(registry.policy.heartbeatMs / 2)));
   const ticker = setInterval(() => registry.tick(), tickEvery);
+  driver.resumeAll();
   const address = `${host}:${boundPort}`;
   if (firstToken) {
     announce(
@@ -145,6 +156,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     address,
     stop: async () => {
       clearInterval(ticker);
+      driver.stop();
       store?.flush();
       await new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());

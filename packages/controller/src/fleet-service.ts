@@ -52,7 +52,11 @@ export interface ControllerServiceDeps {
   kill?: () => Promise<number>;
   /** Where `logs -f` streams are tracked, to end with their token. */
   streams?: OpenStreams;
+  /** Releases and deploys (createDeployService). */
+  deploy?: DeployHandlers;
 }
+
+export type DeployHandlers = Pick<FleetServer, 'hasArtifact' | 'uploadArtifact' | 'deploy' | 'deployments' | 'watchDeployment' | 'controlDeployment' | 'releases' | 'rollback'>;
 
 type Path = (typeof FleetService)[keyof typeof FleetService]['path'];
 
@@ -324,7 +328,7 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
     revokeToken: unary(authorize, P.revokeToken.path, (req) => ({ info: tokenAdmin().revoke(req.id) })),
     listTokens: unary(authorize, P.listTokens.path, () => ({ tokens: tokenAdmin().list() })),
 
-    ...deployHandlers(),
+    ...(deps.deploy ?? noDeploys()),
 
     logs: (call: ServerWritableStream<LogsRequest, LogLine>) => {
       const req = call.request;
@@ -410,8 +414,9 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
   }
 }
 
-// TEMP: replaced by the deploy service.
-function deployHandlers(): Pick<FleetServer, 'hasArtifact' | 'uploadArtifact' | 'deploy' | 'deployments' | 'watchDeployment' | 'controlDeployment' | 'releases' | 'rollback'> {
-  const no = (_c: unknown, cb: (e: Error) => void): void => cb(new Error('not yet'));
-  return { hasArtifact: no, uploadArtifact: no, deploy: no, deployments: no, watchDeployment: (c) => c.destroy(new Error('not yet')), controlDeployment: no, releases: no, rollback: no };
+/** Without a release store (a daemon built without one), the deploy calls say so. */
+function noDeploys(): DeployHandlers {
+  const err = (): Error => toServiceError(new FleetError('UNAVAILABLE', 'this daemon does not keep releases', { hint: 'deploy through a controller: fleet context use <name>' })) as Error;
+  const no = (_c: unknown, cb: (e: Error) => void): void => cb(err());
+  return { hasArtifact: no, uploadArtifact: no, deploy: no, deployments: no, watchDeployment: (c) => c.emit('error', err()), controlDeployment: no, releases: no, rollback: no };
 }

@@ -5,6 +5,7 @@ export * from './gen/fleet/v1/host';
 export * from './gen/fleet/v1/agent_link';
 export * from './gen/fleet/v1/release';
 export * from './release-layout';
+export * from './deploy-words';
 export {
   RunnerRequest,
   RunnerResponse,

@@ -12,6 +12,7 @@ import {
 } from '@fleet/protocol';
 import type { AppRegistry } from './app-registry';
 import type { MetricsSampler } from './metrics-sampler';
+import type { ReleaseHost } from '../releases/release-host';
 import { type LineMark, streamLogs, type LogStreamHandle, type LogStreamRequest } from './log-stream';
 
 export interface HostServiceDeps {
@@ -19,6 +20,7 @@ export interface HostServiceDeps {
   sampler: MetricsSampler;
   host: string;
   hostEnv: Record<string, string>;
+  releases: ReleaseHost;
 }
 
 export interface HostService extends HostCalls {
@@ -43,7 +45,7 @@ function newestWithin(lines: LogLine[], maxBytes: number): LogLine[] {
 }
 
 export function createHostService(deps: HostServiceDeps): HostService {
-  const { registry, sampler, host, hostEnv } = deps;
+  const { registry, sampler, host, hostEnv, releases } = deps;
   const withUsage = (instances: InstanceInfo[]): InstanceInfo[] =>
     instances.map((i) => {
       const u = i.pid > 0 ? sampler.usage(i.pid) : undefined;
@@ -58,10 +60,10 @@ export function createHostService(deps: HostServiceDeps): HostService {
   const specsOf = (target: string) => registry.resolve(target || 'all').map((r) => r.spec);
 
   return {
-    prepareRelease: () => Promise.reject(new Error('not yet')),
-    releaseCommand: () => Promise.reject(new Error('not yet')),
-    activateRelease: () => Promise.reject(new Error('not yet')),
-    releaseHealth: () => Promise.reject(new Error('not yet')),
+    prepareRelease: (req) => releases.prepareRelease(req),
+    releaseCommand: (req) => releases.releaseCommand(req),
+    activateRelease: (req) => releases.activateRelease(req),
+    releaseHealth: (req) => releases.releaseHealth(req),
     snapshot: apps,
     start: async (req) => {
       const results = await registry.start(req.apps);

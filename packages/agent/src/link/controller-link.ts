@@ -2,9 +2,13 @@
 // registers, then keeps heartbeats, state and log lines flowing up and runs the
 // commands that come down. When the controller is gone nothing on the host
 // changes; the link redials with jittered backoff and resyncs.
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import {
   type AgentMessage,
+  type ArtifactChunk,
+  type ArtifactRef,
+  UnavailableError,
   type LogBatch,
   AgentLinkClient,
   type ControllerMessage,
@@ -103,6 +107,32 @@ export class ControllerLink {
 
   get isConnected(): boolean {
     return this.connected;
+  }
+
+  /** Downloads a release artifact from the controller into `file` (the caller verifies the digest). */
+  fetchArtifact(ref: ArtifactRef, file: string): Promise<void> {
+    const client = this.client;
+    if (!client) return Promise.reject(new UnavailableError('not connected to the controller'));
+    const metadata = new Metadata();
+    if (this.opts.token) metadata.set('authorization', `Bearer ${this.opts.token}`);
+    return new Promise<void>((resolve, reject) => {
+      const out = fs.createWriteStream(file, { mode: 0o600 });
+      const call = client.fetchArtifact(ref, metadata);
+      const fail = (err: Error): void => {
+        call.cancel();
+        out.destroy();
+        reject('code' in err ? fromServiceError(err as ServiceError) : err);
+      };
+      call.on('data', (chunk: ArtifactChunk) => {
+        if (!out.write(chunk.data)) {
+          call.pause();
+          out.once('drain', () => call.resume());
+        }
+      });
+      call.on('error', fail);
+      out.on('error', fail);
+      call.on('end', () => out.end(() => resolve()));
+    });
   }
 
   private dial(): void {

@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { resolveHome, UnavailableError } from '@fleet/protocol';
-import { parseDuration } from '@fleet/protocol/config';
+import { parseDuration, parseSize } from '@fleet/protocol/config';
 import type { CommandContext } from '../context';
 import { collectList, parseMs } from '../flag-parsers';
 import { UsageError } from '../usage-error';
@@ -24,6 +24,7 @@ export interface ControllerFlags {
   heartbeat?: number | string;
   downAfter?: number | string;
   seedToken?: string[];
+  maxArtifactSize?: string;
 }
 
 function controllerModule(): ControllerModule {
@@ -54,6 +55,7 @@ export function registerController(program: Command, ctx: CommandContext): void 
     .option('--insecure', 'serve plaintext beyond loopback (tokens cross the network in clear)')
     .option('--heartbeat <ms>', 'heartbeat interval agents are told to keep (default 5s)', parseMs)
     .option('--down-after <ms>', 'a host disconnected this long is down (default 5m)', parseMs)
+    .option('--max-artifact-size <size>', 'largest release artifact taken (default 512M)')
     .option('--seed-token <role:file>', 'accept the token in this file with this role (repeatable)', collectList)
     .action(async (flags: ControllerFlags) => {
       const seeds = (flags.seedToken ?? []).map((s) => {
@@ -70,6 +72,7 @@ export function registerController(program: Command, ctx: CommandContext): void 
         heartbeatMs: flags.heartbeat === undefined ? undefined : parseDuration(flags.heartbeat, '--heartbeat'),
         downAfterMs: flags.downAfter === undefined ? undefined : parseDuration(flags.downAfter, '--down-after'),
         seedTokens: seeds,
+        maxArtifactBytes: flags.maxArtifactSize === undefined ? undefined : parseSize(flags.maxArtifactSize, '--max-artifact-size'),
       });
       // Runs until a signal; the server's handles keep the process alive.
       await new Promise<never>(() => undefined);

@@ -2,7 +2,7 @@
 // service definitions, so a renamed RPC fails to compile here instead of
 // silently falling out of a role; a new RPC is operator-only until listed.
 //   agent    -> the agent link only (an agent's token cannot drive the fleet)
-//   viewer   -> read-only Fleet calls: Ping, List, Describe, Logs, Hosts
+//   viewer   -> read-only Fleet calls: Ping, List, Describe, Logs, Hosts, Deployments, WatchDeployment, Releases
 //   operator -> every Fleet call, but not the agent link (it is no agent)
 // Anything else (an unknown method) is denied to every role.
 import { AgentLinkService, BadInputError, FleetService } from '@fleet/protocol';
@@ -11,7 +11,7 @@ export type Role = 'agent' | 'operator' | 'viewer';
 
 export const ROLES: readonly Role[] = ['agent', 'operator', 'viewer'];
 
-const AGENT_METHODS: ReadonlySet<string> = new Set([AgentLinkService.connect.path]);
+const AGENT_METHODS: ReadonlySet<string> = new Set([AgentLinkService.connect.path, AgentLinkService.fetchArtifact.path]);
 
 const VIEWER_METHODS: ReadonlySet<string> = new Set([
   FleetService.ping.path,
@@ -19,6 +19,9 @@ const VIEWER_METHODS: ReadonlySet<string> = new Set([
   FleetService.describe.path,
   FleetService.logs.path,
   FleetService.hosts.path,
+  FleetService.deployments.path,
+  FleetService.watchDeployment.path,
+  FleetService.releases.path,
 ]);
 
 const OPERATOR_METHODS: ReadonlySet<string> = new Set(Object.values(FleetService).map((def) => def.path));

@@ -368,6 +368,12 @@ export interface DeployHost {
   reason: string;
   /** The last health observation, for the progress view. */
   health: string;
+  /** Its switch began: a rollback must bring it back. */
+  switched: boolean;
+  /** Restarts of the app's instances right after the switch; a rise is a crash. */
+  baselineRestarts: number;
+  /** Set once health was observed after the switch. */
+  hasBaseline: boolean;
 }
 
 export interface DeployStep {
@@ -397,6 +403,8 @@ export interface Deployment {
   releaseCommandState: string;
   /** A rollback: the release is older and already on the hosts. */
   rollback: boolean;
+  /** The canaries were promoted (by hand or automatically). */
+  promoted: boolean;
 }
 
 export interface ArtifactRef {
@@ -504,14 +512,19 @@ export interface ReleaseCommandResponse {
 }
 
 export interface ActivateReleaseRequest {
+  /**
+   * Version 0 with only `app` set: back to what ran before the app's first
+   * release (a spec started by hand), or stop the app if it was new.
+   */
   release?: Release | undefined;
   keepReleases: number;
 }
 
 export interface ActivateReleaseResponse {
-  ok: boolean;
-  error: string;
+  /** What the switch did ("reloaded onto v3", "already on v3"). */
   message: string;
+  /** Restarts of the app's instances right after it: the baseline for crash detection. */
+  restarts: number;
 }
 
 export interface ReleaseHealthRequest {
@@ -1132,6 +1145,9 @@ function createBaseDeployHost(): DeployHost {
     healthySinceMs: 0,
     reason: "",
     health: "",
+    switched: false,
+    baselineRestarts: 0,
+    hasBaseline: false,
   };
 }
 
@@ -1163,6 +1179,15 @@ export const DeployHost: MessageFns<DeployHost> = {
     }
     if (message.health !== "") {
       writer.uint32(74).string(message.health);
+    }
+    if (message.switched !== false) {
+      writer.uint32(80).bool(message.switched);
+    }
+    if (message.baselineRestarts !== 0) {
+      writer.uint32(88).int32(message.baselineRestarts);
+    }
+    if (message.hasBaseline !== false) {
+      writer.uint32(96).bool(message.hasBaseline);
     }
     return writer;
   },
@@ -1252,6 +1277,30 @@ export const DeployHost: MessageFns<DeployHost> = {
             message.health = reader.string();
             continue;
           }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.switched = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.baselineRestarts = reader.int32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.hasBaseline = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1287,6 +1336,17 @@ export const DeployHost: MessageFns<DeployHost> = {
         : 0,
       reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
       health: isSet(object.health) ? globalThis.String(object.health) : "",
+      switched: isSet(object.switched) ? globalThis.Boolean(object.switched) : false,
+      baselineRestarts: isSet(object.baselineRestarts)
+        ? globalThis.Number(object.baselineRestarts)
+        : isSet(object.baseline_restarts)
+        ? globalThis.Number(object.baseline_restarts)
+        : 0,
+      hasBaseline: isSet(object.hasBaseline)
+        ? globalThis.Boolean(object.hasBaseline)
+        : isSet(object.has_baseline)
+        ? globalThis.Boolean(object.has_baseline)
+        : false,
     };
   },
 
@@ -1319,6 +1379,15 @@ export const DeployHost: MessageFns<DeployHost> = {
     if (message.health !== "") {
       obj.health = message.health;
     }
+    if (message.switched !== false) {
+      obj.switched = message.switched;
+    }
+    if (message.baselineRestarts !== 0) {
+      obj.baselineRestarts = Math.round(message.baselineRestarts);
+    }
+    if (message.hasBaseline !== false) {
+      obj.hasBaseline = message.hasBaseline;
+    }
     return obj;
   },
 
@@ -1336,6 +1405,9 @@ export const DeployHost: MessageFns<DeployHost> = {
     message.healthySinceMs = object.healthySinceMs ?? 0;
     message.reason = object.reason ?? "";
     message.health = object.health ?? "";
+    message.switched = object.switched ?? false;
+    message.baselineRestarts = object.baselineRestarts ?? 0;
+    message.hasBaseline = object.hasBaseline ?? false;
     return message;
   },
 };
@@ -1462,6 +1534,7 @@ function createBaseDeployment(): Deployment {
     awaitingPromotion: false,
     releaseCommandState: "",
     rollback: false,
+    promoted: false,
   };
 }
 
@@ -1511,6 +1584,9 @@ export const Deployment: MessageFns<Deployment> = {
     }
     if (message.rollback !== false) {
       writer.uint32(120).bool(message.rollback);
+    }
+    if (message.promoted !== false) {
+      writer.uint32(128).bool(message.promoted);
     }
     return writer;
   },
@@ -1648,6 +1724,14 @@ export const Deployment: MessageFns<Deployment> = {
             message.rollback = reader.bool();
             continue;
           }
+          case 16: {
+            if (tag !== 128) {
+              break;
+            }
+
+            message.promoted = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1701,6 +1785,7 @@ export const Deployment: MessageFns<Deployment> = {
         ? globalThis.String(object.release_command_state)
         : "",
       rollback: isSet(object.rollback) ? globalThis.Boolean(object.rollback) : false,
+      promoted: isSet(object.promoted) ? globalThis.Boolean(object.promoted) : false,
     };
   },
 
@@ -1751,6 +1836,9 @@ export const Deployment: MessageFns<Deployment> = {
     if (message.rollback !== false) {
       obj.rollback = message.rollback;
     }
+    if (message.promoted !== false) {
+      obj.promoted = message.promoted;
+    }
     return obj;
   },
 
@@ -1776,6 +1864,7 @@ export const Deployment: MessageFns<Deployment> = {
     message.awaitingPromotion = object.awaitingPromotion ?? false;
     message.releaseCommandState = object.releaseCommandState ?? "";
     message.rollback = object.rollback ?? false;
+    message.promoted = object.promoted ?? false;
     return message;
   },
 };
@@ -3505,19 +3594,16 @@ export const ActivateReleaseRequest: MessageFns<ActivateReleaseRequest> = {
 };
 
 function createBaseActivateReleaseResponse(): ActivateReleaseResponse {
-  return { ok: false, error: "", message: "" };
+  return { message: "", restarts: 0 };
 }
 
 export const ActivateReleaseResponse: MessageFns<ActivateReleaseResponse> = {
   encode(message: ActivateReleaseResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.ok !== false) {
-      writer.uint32(8).bool(message.ok);
-    }
-    if (message.error !== "") {
-      writer.uint32(18).string(message.error);
-    }
     if (message.message !== "") {
-      writer.uint32(26).string(message.message);
+      writer.uint32(10).string(message.message);
+    }
+    if (message.restarts !== 0) {
+      writer.uint32(16).int32(message.restarts);
     }
     return writer;
   },
@@ -3536,27 +3622,19 @@ export const ActivateReleaseResponse: MessageFns<ActivateReleaseResponse> = {
         const tag = reader.uint32();
         switch (tag >>> 3) {
           case 1: {
-            if (tag !== 8) {
-              break;
-            }
-
-            message.ok = reader.bool();
-            continue;
-          }
-          case 2: {
-            if (tag !== 18) {
-              break;
-            }
-
-            message.error = reader.string();
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
+            if (tag !== 10) {
               break;
             }
 
             message.message = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.restarts = reader.int32();
             continue;
           }
         }
@@ -3573,22 +3651,18 @@ export const ActivateReleaseResponse: MessageFns<ActivateReleaseResponse> = {
 
   fromJSON(object: any): ActivateReleaseResponse {
     return {
-      ok: isSet(object.ok) ? globalThis.Boolean(object.ok) : false,
-      error: isSet(object.error) ? globalThis.String(object.error) : "",
       message: isSet(object.message) ? globalThis.String(object.message) : "",
+      restarts: isSet(object.restarts) ? globalThis.Number(object.restarts) : 0,
     };
   },
 
   toJSON(message: ActivateReleaseResponse): unknown {
     const obj: any = {};
-    if (message.ok !== false) {
-      obj.ok = message.ok;
-    }
-    if (message.error !== "") {
-      obj.error = message.error;
-    }
     if (message.message !== "") {
       obj.message = message.message;
+    }
+    if (message.restarts !== 0) {
+      obj.restarts = Math.round(message.restarts);
     }
     return obj;
   },
@@ -3598,9 +3672,8 @@ export const ActivateReleaseResponse: MessageFns<ActivateReleaseResponse> = {
   },
   fromPartial<I extends Exact<DeepPartial<ActivateReleaseResponse>, I>>(object: I): ActivateReleaseResponse {
     const message = createBaseActivateReleaseResponse();
-    message.ok = object.ok ?? false;
-    message.error = object.error ?? "";
     message.message = object.message ?? "";
+    message.restarts = object.restarts ?? 0;
     return message;
   },
 };
