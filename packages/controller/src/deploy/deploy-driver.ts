@@ -41,6 +41,8 @@ interface Run {
   busy: Set<string>;
   wake: () => void;
   graceUntil: number;
+  /** When each host was last checked: checks are spaced by checkIntervalMs. */
+  lastCheck: Map<string, number>;
 }
 
 export class DeployDriver {
@@ -101,7 +103,7 @@ export class DeployDriver {
   // ---- the loop ---------------------------------------------------------------
 
   private begin(d: Deployment, graceMs: number): void {
-    const run: Run = { dep: d, saved: '', busy: new Set(), wake: () => undefined, graceUntil: this.now() + graceMs };
+    const run: Run = { dep: d, saved: '', busy: new Set(), wake: () => undefined, graceUntil: this.now() + graceMs, lastCheck: new Map() };
     this.runs.set(d.id, run);
     this.update(run, d);
     void this.loop(run).catch((err: Error) => this.opts.log(`deployment ${d.id} stopped on an internal error: ${err.stack ?? err.message}`));
@@ -164,13 +166,17 @@ export class DeployDriver {
           (res) => ({ kind: 'switched', host: action.host, restarts: res.restarts, message: res.message }),
           (err) => this.lostOr(action.host, err, (error) => ({ kind: 'switch-failed', host: action.host, error })),
         );
-      case 'check':
-        await sleep(this.opts.checkIntervalMs ?? 500);
+      case 'check': {
+        // The first check right after the switch, then one per interval.
+        const last = run.lastCheck.get(action.host) ?? 0;
+        await sleep(Math.max(0, last + (this.opts.checkIntervalMs ?? 500) - this.now()));
         if (this.stopped) return undefined;
+        run.lastCheck.set(action.host, this.now());
         return this.onHost(run, action.host, 'releaseHealth', { app: d.app, version: d.version, healthUrl: s.healthUrl, timeoutMs: 2000 }).then(
           (res): DeployEvent => ({ kind: 'health', host: action.host, healthy: res.problem === '', problem: res.problem, fatal: res.fatal, restarts: res.restarts }),
           (err) => this.lostOr(action.host, err, (problem) => ({ kind: 'health', host: action.host, healthy: false, problem, fatal: false, restarts: -1 })),
         );
+      }
       case 'rollback': {
         const back: Release = action.version > 0 ? this.release(d.app, action.version) : emptyRelease(d.app);
         return this.onHost(run, action.host, 'activateRelease', { release: back, keepReleases: s.keepReleases }).then(

@@ -237,7 +237,7 @@ export function createDeployService(deps: DeployServiceDeps): DeployHandlers {
       const running = Math.max(0, ...versions.map((v) => v ?? 0));
       const target = req.toVersion > 0 ? book.release(app, req.toVersion) : book.lastGood(app, running || Infinity);
       if (!target) {
-        throw new NotFoundError(req.toVersion > 0 ? `${app} has no release v${req.toVersion}` : `${app} has no good release before v${running}`, {
+        throw new NotFoundError(req.toVersion > 0 ? `${app} has no release v${req.toVersion}` : `${app} has no good release${running ? ` before v${running}` : ''} to roll back to`, {
           hint: `releases: ${releases.map((r) => `v${r.version}`).join(', ')} (see \`fleet releases ${app}\`)`,
         });
       }

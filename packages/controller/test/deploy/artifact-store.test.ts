@@ -1,0 +1,49 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { test } from 'node:test';
+import { ArtifactStore } from '../../src/deploy/artifact-store';
+
+async function* chunks(...parts: Buffer[]): AsyncGenerator<Uint8Array> {
+  for (const p of parts) yield p;
+}
+
+function store(max?: number): ArtifactStore {
+  return new ArtifactStore(fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-artifacts-')), max);
+}
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
+
+test('an upload is stored under its digest, and found again', async () => {
+  const s = store();
+  const body = Buffer.from('artifact bytes');
+  await s.receive(sha(body), body.length, chunks(body.subarray(0, 4), body.subarray(4)));
+  assert.ok(s.has(sha(body)));
+  assert.deepEqual(fs.readFileSync(s.fileOf(sha(body))), body);
+});
+
+test('a digest mismatch, a short or a long upload leave nothing behind', async () => {
+  const s = store();
+  const body = Buffer.from('artifact bytes');
+  const wrong = sha(Buffer.from('other'));
+  await assert.rejects(s.receive(wrong, body.length, chunks(body)), /sha256/);
+  await assert.rejects(s.receive(sha(body), body.length + 5, chunks(body)), /ended after/);
+  await assert.rejects(s.receive(sha(body), 3, chunks(body)), /larger than/);
+  assert.deepEqual(fs.readdirSync(s.dir), []);
+});
+
+test('the size limit is checked before any byte is taken', async () => {
+  const s = store(10);
+  const body = Buffer.alloc(11);
+  await assert.rejects(s.receive(sha(body), 11, chunks(body)), /over the controller's limit[\s\S]*/);
+  assert.throws(() => s.checkSize(11), (err: Error & { hint?: string }) => /max-artifact-size/.test(err.hint ?? ''));
+});
+
+test('a digest that is not sha256 hex is refused (no path tricks)', async () => {
+  const s = store();
+  await assert.rejects(s.receive('../../etc/passwd', 1, chunks(Buffer.from('x'))), /not a sha256 digest/);
+  assert.equal(s.has('../x'), false);
+  assert.throws(() => s.fileOf('a'.repeat(64)), /not on the controller/);
+});
