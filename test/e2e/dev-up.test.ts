@@ -89,7 +89,7 @@ describe('fleet dev up', { timeout: 60_000 }, () => {
     assert.equal(ls.code, 0, ls.stderr);
     const procs = ls.json<{ host: string; app: string; status: string }[]>();
     assert.deepEqual([...new Set(procs.map((p) => p.host))].sort(), HOSTS);
-    assert.ok(procs.every((p) => p.app === 'api' && p.status === 'online'), JSON.stringify(procs));
+    assert.ok(procs.every((p) => p.app === 'hello' && p.status === 'online'), JSON.stringify(procs));
 
     // Each host's app listens on its own port, given by its agent's --env PORT.
     for (const [i, name] of HOSTS.entries()) {

@@ -26,7 +26,7 @@ import { parseCount } from '../flag-parsers';
 import { UsageError } from '../usage-error';
 
 export const DEV_CONTEXT = 'dev';
-export const DEMO_APP = 'api';
+export const DEMO_APP = 'hello';
 const MAX_HOSTS = 20;
 const READY_TIMEOUT_MS = 20_000;
 const STOP_GRACE_MS = 5_000;
@@ -306,7 +306,7 @@ function writeToken(file: string, role: string): void {
   fs.chmodSync(file, 0o600); // an existing file keeps its mode on write
 }
 
-function tryText(plan: DemoPlan, address: string, replaced: boolean): string {
+function tryText(plan: DemoPlan, address: string, replaced: boolean, appDir: string): string {
   const names = plan.hosts.map((h) => h.name);
   const second = names[1] ?? names[0];
   const ports = plan.hosts.map((h) => `${h.name} :${h.appPort}`).join(', ');
@@ -321,6 +321,8 @@ function tryText(plan: DemoPlan, address: string, replaced: boolean): string {
     `  fleet restart ${DEMO_APP} --hosts ${second} --context ${DEV_CONTEXT}\n` +
     `  fleet ls --selector zone=b --context ${DEV_CONTEXT}\n` +
     `  curl 127.0.0.1:${plan.hosts[0].appPort}\n` +
+    `  edit ${path.join(appDir, 'server.js')}, then in ${appDir}: fleet deploy ${DEMO_APP} --context ${DEV_CONTEXT}\n` +
+    `  fleet releases ${DEMO_APP} --context ${DEV_CONTEXT} ; fleet rollback ${DEMO_APP} --context ${DEV_CONTEXT}\n` +
     `  fleet context use ${DEV_CONTEXT}    (then leave out --context; back with: fleet context use local)\n\n` +
     `Ctrl-C stops the demo: the apps, the agents and the controller.\n`
   );
@@ -410,14 +412,15 @@ export async function devUp(ctx: CommandContext, flags: DevUpFlags): Promise<num
       ctx.out(`hosts ready: ${plan.hosts.map((h) => h.name).join(', ')}\n`);
 
       const { replaced } = addContext(ctx.home, DEV_CONTEXT, { controller: address, tokenFile: plan.tokenFiles.operator, insecure: true }, ctx.cwd);
+      // Released like any app: `fleet deploy` from the example's folder, every host at once.
       const started = await demo.run(
-        ['start', app, '--name', DEMO_APP, '-i', '2', '--wait-ready', '--hosts', plan.hosts.map((h) => h.name).join(',')],
+        ['deploy', DEMO_APP, '--hosts', plan.hosts.map((h) => h.name).join(','), '--batch', String(plan.hosts.length), '--min-healthy-time', '0'],
         { FLEET_HOME: ctx.home, FLEET_CONTEXT: DEV_CONTEXT },
         { cwd: path.dirname(app) },
       );
       ctx.out(started.stdout);
-      if (started.code !== 0) throw new OperationFailedError(`fleet start ${DEMO_APP} failed (exit ${started.code}):\n${started.stderr.trimEnd()}`);
-      ctx.out(tryText(plan, address, replaced));
+      if (started.code !== 0) throw new OperationFailedError(`fleet deploy ${DEMO_APP} failed (exit ${started.code}):\n${started.stdout.trimEnd()}\n${started.stderr.trimEnd()}`);
+      ctx.out(tryText(plan, address, replaced, path.dirname(app)));
     };
 
     const up = startUp();

@@ -26,6 +26,8 @@ export interface ProcessRow {
   createdMs: number;
   /** The host running it (the machine's name in local mode). */
   host: string;
+  /** The release (fleet deploy) the process was started from; 0: started by hand. */
+  release: number;
 }
 
 export function processRows(apps: AppInfo[]): ProcessRow[] {
@@ -48,6 +50,7 @@ export function processRows(apps: AppInfo[]): ProcessRow[] {
         execMode: mode,
         createdMs: 0,
         host: app.host,
+        release: app.spec?.release ?? 0,
       });
       continue;
     }
@@ -65,6 +68,7 @@ export function processRows(apps: AppInfo[]): ProcessRow[] {
         execMode: instanceExecMode(inst.execMode, app.spec?.execMode),
         createdMs: inst.createdMs,
         host: inst.host || app.host,
+        release: inst.release,
       });
     }
   }
@@ -93,13 +97,16 @@ export function renderProcessTable(rows: ProcessRow[], colors: Colors, opts: Tab
   if (rows.length === 0) return 'no apps running; start one with: fleet start <script|config>\n';
   const running = (r: ProcessRow): boolean => r.pid > 0 && r.status !== 'stopped' && r.status !== 'unknown';
   const showHost = opts.showHost === true || new Set(rows.map((r) => r.host)).size > 1;
-  const columns = showHost ? [{ header: 'host' }, ...COLUMNS] : COLUMNS;
+  // A release column once anything was deployed: during a rollout it shows which instance runs what.
+  const showRelease = rows.some((r) => r.release > 0);
+  const columns = [...(showHost ? [{ header: 'host' }] : []), ...COLUMNS.slice(0, 2), ...(showRelease ? [{ header: 'rel' }] : []), ...COLUMNS.slice(2)];
   return renderTable(
     columns.map((c) => ({ ...c, header: colors.bold(c.header) })),
     rows.map((r) => [
       ...(showHost ? [r.host] : []),
       String(r.appId),
       colors.cyan(r.app),
+      ...(showRelease ? [r.release > 0 ? `v${r.release}` : '-'] : []),
       r.execMode,
       r.instance === null ? '-' : String(r.instance),
       r.pid > 0 ? String(r.pid) : '-',
