@@ -150,6 +150,7 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
         message = `${result.message} (v${version})`;
       }
       store.switchCurrent(app, version);
+      if (req.lastGood > 0) store.markGood(app, req.lastGood);
       const removed = store.prune(app, req.keepReleases || 5);
       if (removed.length) log(`${app}: removed old releases ${removed.map((v) => `v${v}`).join(', ')}`);
       return { message, restarts: restartsOf(registry, app) };

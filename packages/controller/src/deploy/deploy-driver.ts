@@ -162,7 +162,7 @@ export class DeployDriver {
           (err: unknown): DeployEvent => ({ kind: 'release-command-failed', host: action.host, error: message(err) }),
         );
       case 'switch':
-        return this.onHost(run, action.host, 'activateRelease', { release, keepReleases: s.keepReleases }).then(
+        return this.onHost(run, action.host, 'activateRelease', { release, keepReleases: s.keepReleases, lastGood: this.lastGood(d.app) }).then(
           (res) => ({ kind: 'switched', host: action.host, restarts: res.restarts, message: res.message }),
           (err) => this.lostOr(action.host, err, (error) => ({ kind: 'switch-failed', host: action.host, error })),
         );
@@ -179,7 +179,7 @@ export class DeployDriver {
       }
       case 'rollback': {
         const back: Release = action.version > 0 ? this.release(d.app, action.version) : emptyRelease(d.app);
-        return this.onHost(run, action.host, 'activateRelease', { release: back, keepReleases: s.keepReleases }).then(
+        return this.onHost(run, action.host, 'activateRelease', { release: back, keepReleases: s.keepReleases, lastGood: this.lastGood(d.app) }).then(
           (): DeployEvent => ({ kind: 'rolled-back', host: action.host }),
           (err: unknown): DeployEvent => ({ kind: 'rollback-failed', host: action.host, error: message(err) }),
         );
@@ -207,6 +207,10 @@ export class DeployDriver {
   private lostOr(host: string, err: unknown, otherwise: (error: string) => DeployEvent): DeployEvent {
     if (asFleetError(err)?.code === 'UNAVAILABLE') return { kind: 'host-lost', host, error: `lost contact: ${stripHost(host, message(err))}` };
     return otherwise(stripHost(host, message(err)));
+  }
+
+  private lastGood(app: string): number {
+    return this.opts.book.lastGood(app)?.version ?? 0;
   }
 
   private release(app: string, version: number): Release {

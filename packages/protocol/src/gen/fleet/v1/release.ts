@@ -518,6 +518,8 @@ export interface ActivateReleaseRequest {
    */
   release?: Release | undefined;
   keepReleases: number;
+  /** The app's last good release on the controller's record: never pruned. */
+  lastGood: number;
 }
 
 export interface ActivateReleaseResponse {
@@ -3503,7 +3505,7 @@ export const ReleaseCommandResponse: MessageFns<ReleaseCommandResponse> = {
 };
 
 function createBaseActivateReleaseRequest(): ActivateReleaseRequest {
-  return { release: undefined, keepReleases: 0 };
+  return { release: undefined, keepReleases: 0, lastGood: 0 };
 }
 
 export const ActivateReleaseRequest: MessageFns<ActivateReleaseRequest> = {
@@ -3513,6 +3515,9 @@ export const ActivateReleaseRequest: MessageFns<ActivateReleaseRequest> = {
     }
     if (message.keepReleases !== 0) {
       writer.uint32(16).int32(message.keepReleases);
+    }
+    if (message.lastGood !== 0) {
+      writer.uint32(24).int32(message.lastGood);
     }
     return writer;
   },
@@ -3546,6 +3551,14 @@ export const ActivateReleaseRequest: MessageFns<ActivateReleaseRequest> = {
             message.keepReleases = reader.int32();
             continue;
           }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.lastGood = reader.int32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3566,6 +3579,11 @@ export const ActivateReleaseRequest: MessageFns<ActivateReleaseRequest> = {
         : isSet(object.keep_releases)
         ? globalThis.Number(object.keep_releases)
         : 0,
+      lastGood: isSet(object.lastGood)
+        ? globalThis.Number(object.lastGood)
+        : isSet(object.last_good)
+        ? globalThis.Number(object.last_good)
+        : 0,
     };
   },
 
@@ -3576,6 +3594,9 @@ export const ActivateReleaseRequest: MessageFns<ActivateReleaseRequest> = {
     }
     if (message.keepReleases !== 0) {
       obj.keepReleases = Math.round(message.keepReleases);
+    }
+    if (message.lastGood !== 0) {
+      obj.lastGood = Math.round(message.lastGood);
     }
     return obj;
   },
@@ -3589,6 +3610,7 @@ export const ActivateReleaseRequest: MessageFns<ActivateReleaseRequest> = {
       ? Release.fromPartial(object.release)
       : undefined;
     message.keepReleases = object.keepReleases ?? 0;
+    message.lastGood = object.lastGood ?? 0;
     return message;
   },
 };
