@@ -53,6 +53,8 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
   const store = new ReleaseStore(deps.appsRoot);
   /** Prepares in progress, by app@version: a repeated call joins the first. */
   const preparing = new Map<string, Promise<PrepareReleaseResponse>>();
+  /** The switch in progress per app; the next one waits for it. */
+  const switching = new Map<string, Promise<ActivateReleaseResponse>>();
   /** The spec each prepared release runs with, for its commands' env. */
   const specs = new Map<string, AppSpec>();
   const envOf = (spec: AppSpec | undefined): NodeJS.ProcessEnv => ({ ...process.env, ...(spec?.env ?? {}), ...hostEnv });
@@ -127,33 +129,15 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
       return { exitCode: res.timedOut && res.exitCode === 0 ? 124 : res.exitCode, output: res.output };
     },
 
-    activateRelease: async (req) => {
-      const release = req.release;
-      if (!release) throw new BadInputError('the activate request carries no release');
-      const { app, version } = release;
-      if (version === 0) return restoreHandSpec(app);
-      if (!store.isComplete(app, version) || !release.spec) {
-        throw new NotFoundError(`${app} v${version} is not prepared on this host`, { hint: 'the controller prepares it first; deploy again' });
-      }
-      const spec = placeReleaseSpec(release.spec, store.releaseDir(app, version));
-      const before = registry.specOf(app);
-      if (before && before.release === 0 && !fs.existsSync(handSpecFile(app))) {
-        // The app ran from a hand-made spec: keep it, so rolling back the first release brings it back.
-        writeFileAtomic(handSpecFile(app), JSON.stringify(AppSpec.toJSON(before)));
-      }
-      const info = registry.list().find((a) => a.spec?.name === app);
-      const settled = info && before?.release === version && info.instances.length === spec.instances && info.instances.every((i) => i.status === InstanceStatus.INSTANCE_STATUS_ONLINE && i.release === version);
-      let message = `already on v${version}`;
-      if (!settled) {
-        const [result] = await registry.start([spec]);
-        if (!result.ok) throw new FleetError((result.errorCode || 'FAILED') as 'FAILED', result.error || `switching ${app} to v${version} failed`, { app, hint: result.message || undefined });
-        message = `${result.message} (v${version})`;
-      }
-      store.switchCurrent(app, version);
-      if (req.lastGood > 0) store.markGood(app, req.lastGood);
-      const removed = store.prune(app, req.keepReleases || 5);
-      if (removed.length) log(`${app}: removed old releases ${removed.map((v) => `v${v}`).join(', ')}`);
-      return { message, restarts: restartsOf(registry, app) };
+    activateRelease: (req) => {
+      // One switch per app at a time: a controller that restarted mid-switch asks again, and that
+      // call must wait for the first (then find the app already on the release), not race its reload.
+      const app = req.release?.app ?? '';
+      const next = (switching.get(app) ?? Promise.resolve()).catch(() => undefined).then(() => activate(req));
+      switching.set(app, next);
+      return next.finally(() => {
+        if (switching.get(app) === next) switching.delete(app);
+      });
     },
 
     releaseHealth: async (req) => {
@@ -173,6 +157,35 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
       return { ...base, problem: '', fatal: false };
     },
   };
+
+  async function activate(req: ActivateReleaseRequest): Promise<ActivateReleaseResponse> {
+    const release = req.release;
+    if (!release) throw new BadInputError('the activate request carries no release');
+    const { app, version } = release;
+    if (version === 0) return restoreHandSpec(app);
+    if (!store.isComplete(app, version) || !release.spec) {
+      throw new NotFoundError(`${app} v${version} is not prepared on this host`, { hint: 'the controller prepares it first; deploy again' });
+    }
+    const spec = placeReleaseSpec(release.spec, store.releaseDir(app, version));
+    const before = registry.specOf(app);
+    if (before && before.release === 0 && !fs.existsSync(handSpecFile(app))) {
+      // The app ran from a hand-made spec: keep it, so rolling back the first release brings it back.
+      writeFileAtomic(handSpecFile(app), JSON.stringify(AppSpec.toJSON(before)));
+    }
+    const info = registry.list().find((a) => a.spec?.name === app);
+    const settled = info && before?.release === version && info.instances.length === spec.instances && info.instances.every((i) => i.status === InstanceStatus.INSTANCE_STATUS_ONLINE && i.release === version);
+    let message = `already on v${version}`;
+    if (!settled) {
+      const [result] = await registry.start([spec]);
+      if (!result.ok) throw new FleetError((result.errorCode || 'FAILED') as 'FAILED', result.error || `switching ${app} to v${version} failed`, { app, hint: result.message || undefined });
+      message = `${result.message} (v${version})`;
+    }
+    store.switchCurrent(app, version);
+    if (req.lastGood > 0) store.markGood(app, req.lastGood);
+    const removed = store.prune(app, req.keepReleases || 5);
+    if (removed.length) log(`${app}: removed old releases ${removed.map((v) => `v${v}`).join(', ')}`);
+    return { message, restarts: restartsOf(registry, app) };
+  }
 
   async function restoreHandSpec(app: string): Promise<ActivateReleaseResponse> {
     const saved = readJsonFile<unknown>(handSpecFile(app));
