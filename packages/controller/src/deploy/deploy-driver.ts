@@ -134,7 +134,9 @@ export class DeployDriver {
     this.perform(run, action)
       .catch((err: Error): DeployEvent | undefined => {
         this.opts.log(`deployment ${run.dep.id}: ${action.kind} on ${key || 'the controller'} failed unexpectedly: ${err.message}`);
-        return action.kind === 'check' ? undefined : { kind: 'host-lost', host: key, error: err.message };
+        if (action.kind === 'check') return undefined;
+        if (action.kind === 'release-command') return { kind: 'release-command-failed', host: action.host, error: err.message };
+        return { kind: 'host-lost', host: key, error: err.message };
       })
       .then((event) => {
         run.busy.delete(key);

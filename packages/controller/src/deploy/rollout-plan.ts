@@ -349,7 +349,10 @@ export function advance(prev: Deployment, now: number, busy: ReadonlySet<string>
 
   if (isFinal(d.state) && d.endedMs === 0 && ![...busy].some((b) => b === '' || d.hosts.some((h) => h.name === b))) {
     for (const h of d.hosts) {
-      if (!isSettled(h)) setPhase(h, HostPhase.HOST_PHASE_SKIPPED, h.phase === HostPhase.HOST_PHASE_PREPARED || h.phase === HostPhase.HOST_PHASE_WAITING ? 'not switched' : h.reason);
+      if (isSettled(h)) continue;
+      // A host switched but not proven healthy (auto rollback off) was not skipped: say where it was left.
+      if (h.switched) setPhase(h, HostPhase.HOST_PHASE_FAILED, `left on v${d.version}, not verified healthy (auto rollback is off)`);
+      else setPhase(h, HostPhase.HOST_PHASE_SKIPPED, h.phase === HostPhase.HOST_PHASE_PREPARED || h.phase === HostPhase.HOST_PHASE_WAITING ? 'not switched' : h.reason);
     }
     d.endedMs = now;
     d.updatedMs = now;
