@@ -31,6 +31,8 @@ export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('fleet')
     .description('run Node.js services on one server or many; a PM2 replacement')
     .version(FLEET_VERSION, '-v, --version')
+    // Options belong to the command they follow: `fleet deploy status --json` is status's --json, not deploy's.
+    .enablePositionalOptions()
     // Errors become exceptions that main maps to exit code 2, instead of commander exiting.
     .exitOverride()
     .configureOutput({

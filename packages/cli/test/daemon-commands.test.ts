@@ -35,6 +35,7 @@ test('ls --json: one object per instance, exactly the documented keys', async ()
     execMode: 'cluster',
     createdMs: 1_700_000_000_000,
     host: 'test-host',
+    release: 0,
   });
   // An app with no instance still shows, stopped.
   assert.deepEqual(

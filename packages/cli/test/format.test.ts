@@ -128,7 +128,7 @@ test('process rows: one per instance, a stopped row for an app without instances
     ],
   );
   assert.deepEqual(Object.keys(rows[1]).sort(), [
-    'app', 'appId', 'cpuPercent', 'createdMs', 'execMode', 'host', 'instance', 'memoryBytes', 'pid', 'restarts', 'status', 'uptimeMs',
+    'app', 'appId', 'cpuPercent', 'createdMs', 'execMode', 'host', 'instance', 'memoryBytes', 'pid', 'release', 'restarts', 'status', 'uptimeMs',
   ]);
   const table = renderProcessTable(rows, plain);
   assert.match(table, /^id\s+name\s+mode\s+#\s+pid\s+status\s+restarts\s+uptime\s+cpu\s+mem$/m);

@@ -19,7 +19,8 @@ import { TokenStore } from '../src/auth/token-store';
 import { authorize, bearerFrom } from '../src/auth/bearer';
 
 const CONNECT = AgentLinkService.connect.path;
-const READ_ONLY = new Set(['Ping', 'List', 'Describe', 'Logs', 'Hosts']);
+const FETCH = AgentLinkService.fetchArtifact.path;
+const READ_ONLY = new Set(['Ping', 'List', 'Describe', 'Logs', 'Hosts', 'Deployments', 'WatchDeployment', 'Releases']);
 const FLEET_METHODS = Object.values(FleetService).map((d) => d.path);
 
 function tempFile(t: { after(fn: () => void): void }): string {
@@ -43,6 +44,10 @@ test('role matrix: agent only links, viewer only reads, operator runs every Flee
     assert.equal(allows('operator', method), true, `operator ${name}`);
   }
   assert.equal(allows('agent', CONNECT), true);
+  // An agent pulls release artifacts; nobody else needs that call.
+  assert.equal(allows('agent', FETCH), true);
+  assert.equal(allows('viewer', FETCH), false);
+  assert.equal(allows('operator', FETCH), false);
   assert.equal(allows('viewer', CONNECT), false);
   assert.equal(allows('operator', CONNECT), false);
   for (const role of ROLES) {

@@ -200,7 +200,9 @@ export function registerDeploy(program: Command, ctx: CommandContext): void {
     .option('--json', 'machine output: the deployment as it ended')
     .action(async (app: string, flags: DeployCommandFlags) => {
       ctx.exitCode = await deploy(ctx, app, flags);
-    });
+    })
+    // `fleet deploy status --json`: the subcommand's options are its own, not the parent's (with the program's).
+    .enablePositionalOptions();
   cmd
     .command('status')
     .description('deployments: the latest per app, or one in full')

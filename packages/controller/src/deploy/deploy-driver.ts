@@ -194,9 +194,9 @@ export class DeployDriver {
     for (;;) {
       try {
         const entry = this.opts.registry.get(host);
-        if (!entry) throw new UnavailableError(`${host} is no longer known to the controller`, { host });
+        if (!entry) throw notSent(new UnavailableError(`${host} is no longer known to the controller`, { host }));
         if (!entry.link || entry.info.status !== HostStatus.HOST_STATUS_READY) {
-          throw new UnavailableError(`${host} is ${hostStatusWord(entry.info.status)}${entry.info.problem ? ` (${entry.info.problem})` : ''}`, { host });
+          throw notSent(new UnavailableError(`${host} is ${hostStatusWord(entry.info.status)}${entry.info.problem ? ` (${entry.info.problem})` : ''}`, { host }));
         }
         return await entry.link.call(method, req);
       } catch (err) {
@@ -207,7 +207,9 @@ export class DeployDriver {
   }
 
   private lostOr(host: string, err: unknown, otherwise: (error: string) => DeployEvent): DeployEvent {
-    if (asFleetError(err)?.code === 'UNAVAILABLE') return { kind: 'host-lost', host, error: `lost contact: ${stripHost(host, message(err))}` };
+    if (asFleetError(err)?.code === 'UNAVAILABLE') {
+      return { kind: 'host-lost', host, error: `lost contact: ${stripHost(host, message(err))}`, unreached: (err as { notSent?: boolean }).notSent === true };
+    }
     return otherwise(stripHost(host, message(err)));
   }
 
@@ -245,6 +247,12 @@ export class DeployDriver {
 
 export function isDone(d: Deployment): boolean {
   return isFinal(d.state) && d.endedMs > 0;
+}
+
+/** Marks an error raised before the call left the controller: the host did nothing. */
+function notSent<E extends Error>(err: E): E {
+  (err as E & { notSent: boolean }).notSent = true;
+  return err;
 }
 
 function emptyRelease(app: string): Release {

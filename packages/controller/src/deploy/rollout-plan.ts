@@ -33,7 +33,8 @@ export type DeployEvent =
   | { kind: 'switched'; host: string; restarts: number; message: string }
   | { kind: 'switch-failed'; host: string; error: string }
   | { kind: 'health'; host: string; healthy: boolean; problem: string; fatal: boolean; restarts: number }
-  | { kind: 'host-lost'; host: string; error: string }
+  /** `unreached`: the call never left the controller (the host was already gone), so the host changed nothing. */
+  | { kind: 'host-lost'; host: string; error: string; unreached?: boolean }
   | { kind: 'rolled-back'; host: string }
   | { kind: 'rollback-failed'; host: string; error: string }
   | { kind: 'control'; action: 'pause' | 'resume' | 'cancel' | 'promote'; by: string }
@@ -172,6 +173,8 @@ export function apply(prev: Deployment, event: DeployEvent, now: number): Deploy
         d.reason = `${d.reason}; ${host.name}: rollback failed: ${event.error}`;
         break;
       }
+      // A switch that never reached the host left it on its previous release: nothing to roll back there.
+      if (event.unreached && host.phase === HostPhase.HOST_PHASE_SWITCHING) host.switched = false;
       phase(host, HostPhase.HOST_PHASE_FAILED, event.error);
       step(event.error);
       fail(d, `${host.name}: ${event.error}`, now);

@@ -71,6 +71,7 @@ test('a bare script gets every default', () => {
     watch: { enabled: false, paths: [], ignore: ['node_modules', '.git'], debounceMs: 1000 },
     source: '',
     deployJson: '',
+    release: 0,
   });
 });
 
