@@ -112,14 +112,16 @@ export class DeployDriver {
   private async loop(run: Run): Promise<void> {
     const tickMs = this.opts.tickMs ?? 200;
     while (!this.stopped) {
-      const { deployment, actions } = advance(run.dep, this.now(), run.busy);
+      const { deployment, actions, wakeAt } = advance(run.dep, this.now(), run.busy);
       this.update(run, deployment);
       for (const action of actions) {
         if (action.kind === 'finish') return this.finish(run);
         this.launch(run, action);
       }
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, tickMs);
+        // Wake exactly when a host turns stable, not up to a tick later.
+        const wait = wakeAt === undefined ? tickMs : Math.max(0, Math.min(tickMs, wakeAt - this.now()));
+        const timer = setTimeout(resolve, wait);
         run.wake = () => {
           clearTimeout(timer);
           resolve();
@@ -140,7 +142,8 @@ export class DeployDriver {
       })
       .then((event) => {
         run.busy.delete(key);
-        if (event && !this.stopped) this.update(run, apply(run.dep, event, this.now()));
+        // A deployment that ended meanwhile (a late check of a healthy host) is not written again.
+        if (event && !this.stopped && this.runs.get(run.dep.id) === run) this.update(run, apply(run.dep, event, this.now()));
         run.wake();
       });
   }

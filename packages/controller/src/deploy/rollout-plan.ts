@@ -263,6 +263,8 @@ function isSettled(h: DeployHost): boolean {
 export interface Advance {
   deployment: Deployment;
   actions: DeployAction[];
+  /** When time alone will next change something (a host becoming stable), if sooner than a tick. */
+  wakeAt?: number;
 }
 
 /**
@@ -350,7 +352,9 @@ export function advance(prev: Deployment, now: number, busy: ReadonlySet<string>
     }
   }
 
-  if (isFinal(d.state) && d.endedMs === 0 && ![...busy].some((b) => b === '' || d.hosts.some((h) => h.name === b))) {
+  // A call in flight holds the end, but for a health check of a host already healthy: its answer changes nothing.
+  const holding = [...busy].some((b) => b === '' || d.hosts.some((h) => h.name === b && h.phase !== HostPhase.HOST_PHASE_HEALTHY));
+  if (isFinal(d.state) && d.endedMs === 0 && !holding) {
     for (const h of d.hosts) {
       if (isSettled(h)) continue;
       // A host switched but not proven healthy (auto rollback off) was not skipped: say where it was left.
@@ -362,7 +366,10 @@ export function advance(prev: Deployment, now: number, busy: ReadonlySet<string>
     step(`deployment ${stateWord(d.state)}${d.reason ? `: ${d.reason}` : ''}`);
     actions.push({ kind: 'finish', state: d.state });
   }
-  return { deployment: d, actions };
+  const stableAt = d.hosts
+    .filter((h) => h.phase === HostPhase.HOST_PHASE_VERIFYING && h.healthySinceMs > 0)
+    .map((h) => h.healthySinceMs + s.minHealthyMs);
+  return { deployment: d, actions, wakeAt: stableAt.length > 0 && d.endedMs === 0 ? Math.min(...stableAt) : undefined };
 }
 
 /** Switches the first batch with a host not yet healthy, once every earlier batch is. */

@@ -669,3 +669,18 @@ test('advance on an ended deployment returns it unchanged, with no actions', () 
   const failed = new Sim({ hosts: H3, script: { h2: { switch: 'fail' } } }).run();
   assert.deepEqual(advance(failed.d, failed.now + 1, NONE).actions, []);
 });
+
+test('a host turns healthy exactly at min_healthy (wakeAt), and a late check of a healthy host does not hold the end', () => {
+  let d = newDeployment({ id: 'x', app: 'api', version: 2, hosts: ['web1'], strategy: { minHealthyMs: 1 } as RolloutStrategy, createdBy: 'me', rollback: false, now: 0 });
+  d = apply(advance(d, 0, new Set()).deployment, { kind: 'prepared', host: 'web1', runningVersion: 1, downloaded: true }, 10);
+  d = apply(advance(d, 10, new Set()).deployment, { kind: 'switched', host: 'web1', restarts: 0, message: '' }, 100);
+  d = apply(advance(d, 100, new Set()).deployment, { kind: 'health', host: 'web1', healthy: true, problem: '', fatal: false, restarts: 0 }, 110);
+  const same = advance(d, 110, new Set());
+  assert.equal(same.deployment.hosts[0].phase, HostPhase.HOST_PHASE_VERIFYING, 'not yet: 0 ms of 1 ms');
+  assert.equal(same.wakeAt, 111, 'the driver is told when to look again');
+  // That second check is in flight when the host turns stable: the end does not wait for it.
+  const later = advance(same.deployment, 111, new Set(['web1']));
+  assert.equal(later.deployment.state, DeploymentState.DEPLOYMENT_STATE_SUCCEEDED);
+  assert.deepEqual(later.actions.map((a) => a.kind), ['finish']);
+  assert.equal(later.wakeAt, undefined);
+});
