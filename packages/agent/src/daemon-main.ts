@@ -76,7 +76,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   const hosts = new HostRegistry();
   hosts.attach(identity(), new LocalHostLink(host), 'local');
   const book = new ReleaseBook(deployData);
-  const driver = new DeployDriver({ book, registry: hosts, log });
+  const driver = new DeployDriver({ book, registry: hosts, log, onFinished: () => artifacts.prune(book.recentDigests()) });
   const server = new Server();
   let exiting = false;
   const exit = (code: number): void => {
@@ -103,7 +103,8 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
       logs: new LogHub(),
       authorize: localAuthorizer,
       mode: 'local',
-      deploy: createDeployService({ registry: hosts, artifacts, book, driver, authorize: localAuthorizer }),
+      // A host linked to a controller takes its releases from there: two numberings of one app's releases would collide.
+      deploy: opts.controller ? undefined : createDeployService({ registry: hosts, artifacts, book, driver, authorize: localAuthorizer }),
       ping: { pid: process.pid, version: FLEET_VERSION, home, startedMs, host: identity().name },
       kill: async () => {
         const stopped = await host.killAll();
@@ -118,6 +119,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
 
   await registry.restore();
   sampler.start();
+  if (!opts.controller) driver.resumeAll();
   // The embedded controller hears from its own host as from any other (its apps it asks live).
   const selfReport = (): void => {
     hosts.heartbeat(identity().name, { timeMs: Date.now(), load1: os.loadavg()[0], memoryFreeBytes: os.freemem() });

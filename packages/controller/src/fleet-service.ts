@@ -414,9 +414,14 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
   }
 }
 
-/** Without a release store (a daemon built without one), the deploy calls say so. */
+/** A host linked to a controller: its releases come from there. */
 function noDeploys(): DeployHandlers {
-  const err = (): Error => toServiceError(new FleetError('UNAVAILABLE', 'this daemon does not keep releases', { hint: 'deploy through a controller: fleet context use <name>' })) as Error;
+  const err = (): Error =>
+    toServiceError(
+      new FleetError('CONFLICT', 'this host is linked to a controller, which numbers and ships its releases', {
+        hint: 'deploy through the controller: fleet deploy <app> --context <its context> --hosts <this host>',
+      }),
+    ) as Error;
   const no = (_c: unknown, cb: (e: Error) => void): void => cb(err());
   return { hasArtifact: no, uploadArtifact: no, deploy: no, deployments: no, watchDeployment: (c) => c.emit('error', err()), controlDeployment: no, releases: no, rollback: no };
 }

@@ -7,7 +7,8 @@ export interface FollowHandle {
 }
 
 export interface HostLink {
-  call<M extends HostMethod>(method: M, req: HostRequest<M>): Promise<HostResponse<M>>;
+  /** `timeoutMs`: for calls known to take long (a release's install); a remote link has a default. */
+  call<M extends HostMethod>(method: M, req: HostRequest<M>, opts?: { timeoutMs?: number }): Promise<HostResponse<M>>;
   /**
    * Follows logs at the source. Only the in-process link has it; a remote
    * host's lines reach the controller as log batches and are followed there.

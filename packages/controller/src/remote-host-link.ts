@@ -36,7 +36,8 @@ export class RemoteHostLink implements HostLink {
     private readonly timeoutMs = COMMAND_TIMEOUT_MS,
   ) {}
 
-  call<M extends HostMethod>(method: M, req: HostRequest<M>): Promise<HostResponse<M>> {
+  call<M extends HostMethod>(method: M, req: HostRequest<M>, opts: { timeoutMs?: number } = {}): Promise<HostResponse<M>> {
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     if (this.closed) return Promise.reject(this.gone('is not connected'));
     const id = randomUUID();
     // The table's codec types are per method; the generic M can't narrow them.
@@ -45,8 +46,8 @@ export class RemoteHostLink implements HostLink {
     return new Promise<HostResponse<M>>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
-        reject(new UnavailableError(`${this.host} did not answer ${method} within ${Math.round(this.timeoutMs / 1000)} s`, { host: this.host }));
-      }, this.timeoutMs);
+        reject(new UnavailableError(`${this.host} did not answer ${method} within ${Math.round(timeoutMs / 1000)} s`, { host: this.host }));
+      }, timeoutMs);
       this.pending.set(id, { method, request, resolve: resolve as (v: unknown) => void, reject, timer });
       this.send({ command: { id, method, request } });
     });

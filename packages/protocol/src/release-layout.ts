@@ -5,6 +5,18 @@ import * as path from 'node:path';
 import type { AppSpec } from './gen/fleet/v1/app';
 import type { RolloutStrategy } from './gen/fleet/v1/release';
 
+/**
+ * Names of deployed apps become folder names on every host, so they are held
+ * to a rule that maps one to one onto a file name: no ".", "..", no slash, no
+ * two names sharing a folder (PM2 allows "shop:api"; a deploy does not).
+ */
+export const RELEASE_APP_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function releaseAppNameProblem(name: string): string | undefined {
+  if (RELEASE_APP_NAME.test(name)) return undefined;
+  return `"${name}" cannot be deployed: an app released to hosts needs a name of letters, digits, dot, dash and underscore, starting with a letter or digit`;
+}
+
 /** Stands for the release's folder on whichever host runs it. */
 export const RELEASE_DIR = '/@fleet-release';
 

@@ -208,6 +208,19 @@ export class AppRegistry {
     });
   }
 
+  /**
+   * Puts back the spec an app ran with, without touching its instances: after
+   * a failed switch the old processes still serve, and their next restart (a
+   * crash, a reboot) must start the old release, not the one that failed.
+   */
+  async restoreSpec(spec: AppSpec): Promise<void> {
+    const record = this.apps.get(spec.name);
+    if (!record) return;
+    record.spec = spec;
+    this.persist();
+    await record.client?.request({ update: { spec: this.runnerSpec(record) } });
+  }
+
   async stop(target: string): Promise<ActionResponse> {
     return this.each(target, 'stopped', async (r) => {
       r.desired = 'stopped';

@@ -21,7 +21,6 @@ import {
   type ReleaseCommandResponse,
   type ReleaseHealthRequest,
   type ReleaseHealthResponse,
-  safeFileName,
   withDefaults,
   writeFileAtomic,
 } from '@fleet/protocol';
@@ -53,6 +52,8 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
   const store = new ReleaseStore(deps.appsRoot);
   /** Prepares in progress, by app@version: a repeated call joins the first. */
   const preparing = new Map<string, Promise<PrepareReleaseResponse>>();
+  /** Release commands in progress, by app@version. */
+  const commands = new Map<string, Promise<ReleaseCommandResponse>>();
   /** The switch in progress per app; the next one waits for it. */
   const switching = new Map<string, Promise<ActivateReleaseResponse>>();
   /** The spec each prepared release runs with, for its commands' env. */
@@ -68,11 +69,19 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
     const started = Date.now();
     const s = withDefaults(req.strategy);
     store.ensureAppDirs(app);
+    removeStaleDownloads(store.appDir(app));
     const dir = store.releaseDir(app, version);
     const spec = placeReleaseSpec(release.spec, dir);
     specs.set(`${app}@${version}`, spec);
     if (store.isComplete(app, version, digest)) {
       return { releaseDir: dir, downloaded: false, durationMs: Date.now() - started, runningVersion: running(app) };
+    }
+    if (store.isComplete(app, version) && (store.current(app) === version || running(app) === version)) {
+      // Same number, other bytes, and it is what runs: another controller (or a lost record) numbered it.
+      throw new FleetError('CONFLICT', `${app} v${version} on this host holds another artifact than the one deployed, and it is running`, {
+        app,
+        hint: 'this host was deployed to by another controller or from local mode; deploy through the controller that manages it',
+      });
     }
     store.remove(app, version); // a half-prepared leftover of an earlier attempt
     const download = path.join(store.appDir(app), `.download-${digest.slice(0, 16)}.tar.gz`);
@@ -90,7 +99,7 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
     }
     try {
       checkEntry(spec, dir, app, version);
-      store.markComplete(app, version, digest);
+      store.linkShared(app, version);
       for (const [what, command] of [['install', s.installCommand], ['build', s.buildCommand]] as const) {
         if (!command) continue;
         log(`${app} v${version}: ${what}: ${command}`);
@@ -102,6 +111,8 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
           });
         }
       }
+      // Complete only now: an agent dying mid-install leaves a folder the next prepare redoes.
+      store.markComplete(app, version, digest);
     } catch (err) {
       store.remove(app, version);
       throw err;
@@ -120,13 +131,15 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
       return p;
     },
 
-    releaseCommand: async (req) => {
-      const dir = store.releaseDir(req.app, req.version);
-      if (!store.isComplete(req.app, req.version)) throw new NotFoundError(`${req.app} v${req.version} is not prepared on this host`);
-      const spec = specs.get(`${req.app}@${req.version}`) ?? registry.specOf(req.app);
-      log(`${req.app} v${req.version}: release command: ${req.command}`);
-      const res = await runReleaseCommand(req.command, { cwd: dir, env: envOf(spec), timeoutMs: req.timeoutMs || 10 * 60_000 });
-      return { exitCode: res.timedOut && res.exitCode === 0 ? 124 : res.exitCode, output: res.output };
+    releaseCommand: (req) => {
+      // Runs once per release: asked again (a controller restarted meanwhile), it joins the run in
+      // progress or answers with the recorded result — migrations must never run twice at once.
+      const key = `${req.app}@${req.version}`;
+      const inFlight = commands.get(key);
+      if (inFlight) return inFlight;
+      const p = releaseCommandOnce(req).finally(() => commands.delete(key));
+      commands.set(key, p);
+      return p;
     },
 
     activateRelease: (req) => {
@@ -158,6 +171,20 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
     },
   };
 
+  async function releaseCommandOnce(req: ReleaseCommandRequest): Promise<ReleaseCommandResponse> {
+    const dir = store.releaseDir(req.app, req.version);
+    if (!store.isComplete(req.app, req.version)) throw new NotFoundError(`${req.app} v${req.version} is not prepared on this host`);
+    const record = path.join(store.appDir(req.app), `release-command-v${req.version}.json`);
+    const done = readJsonFile<ReleaseCommandResponse>(record);
+    if (done) return done;
+    const spec = specs.get(`${req.app}@${req.version}`) ?? registry.specOf(req.app);
+    log(`${req.app} v${req.version}: release command: ${req.command}`);
+    const res = await runReleaseCommand(req.command, { cwd: dir, env: envOf(spec), timeoutMs: req.timeoutMs || 10 * 60_000 });
+    const answer = { exitCode: res.timedOut && res.exitCode === 0 ? 124 : res.exitCode, output: res.output };
+    writeFileAtomic(record, JSON.stringify(answer));
+    return answer;
+  }
+
   async function activate(req: ActivateReleaseRequest): Promise<ActivateReleaseResponse> {
     const release = req.release;
     if (!release) throw new BadInputError('the activate request carries no release');
@@ -168,21 +195,27 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
     }
     const spec = placeReleaseSpec(release.spec, store.releaseDir(app, version));
     const before = registry.specOf(app);
-    if (before && before.release === 0 && !fs.existsSync(handSpecFile(app))) {
+    if (before && before.release === 0) {
       // The app ran from a hand-made spec: keep it, so rolling back the first release brings it back.
       writeFileAtomic(handSpecFile(app), JSON.stringify(AppSpec.toJSON(before)));
     }
+    const previous = store.current(app);
     const info = registry.list().find((a) => a.spec?.name === app);
     const settled = info && before?.release === version && info.instances.length === spec.instances && info.instances.every((i) => i.status === InstanceStatus.INSTANCE_STATUS_ONLINE && i.release === version);
     let message = `already on v${version}`;
     if (!settled) {
       const [result] = await registry.start([spec]);
-      if (!result.ok) throw new FleetError((result.errorCode || 'FAILED') as 'FAILED', result.error || `switching ${app} to v${version} failed`, { app, hint: result.message || undefined });
+      if (!result.ok) {
+        // The old instances keep serving; their next restart must start the old release too.
+        if (before) await registry.restoreSpec(before).catch((err: Error) => log(`${app}: cannot restore its spec: ${err.message}`));
+        throw new FleetError((result.errorCode || 'FAILED') as 'FAILED', result.error || `switching ${app} to v${version} failed`, { app, hint: result.message || undefined });
+      }
       message = `${result.message} (v${version})`;
     }
     store.switchCurrent(app, version);
     if (req.lastGood > 0) store.markGood(app, req.lastGood);
-    const removed = store.prune(app, req.keepReleases || 5);
+    // The release it ran before stays too: it is what a rollback of this switch goes back to.
+    const removed = store.prune(app, req.keepReleases || 5, Date.now(), [previous]);
     if (removed.length) log(`${app}: removed old releases ${removed.map((v) => `v${v}`).join(', ')}`);
     return { message, restarts: restartsOf(registry, app) };
   }
@@ -197,6 +230,19 @@ export function createReleaseHost(deps: ReleaseHostDeps): ReleaseHost {
     // The app was new on this host: rolling back removes it.
     if (registry.specOf(app)) await registry.delete(app);
     return { message: 'removed (it was new on this host)', restarts: 0 };
+  }
+}
+
+/** Downloads an agent died in the middle of (an hour is far longer than any download). */
+function removeStaleDownloads(appDir: string): void {
+  for (const name of fs.readdirSync(appDir)) {
+    if (!name.startsWith('.download-')) continue;
+    const file = path.join(appDir, name);
+    try {
+      if (Date.now() - fs.statSync(file).mtimeMs > 60 * 60_000) fs.rmSync(file, { force: true });
+    } catch {
+      // gone meanwhile
+    }
   }
 }
 
@@ -239,4 +285,3 @@ export function appsRootOf(home: string): string {
   return path.join(home, 'apps');
 }
 
-export { safeFileName };

@@ -15,7 +15,7 @@
 // not switch or prune one app from two places at once.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError, readJsonFile, safeFileName, writeFileAtomic } from '@fleet/protocol';
+import { BadInputError, readJsonFile, releaseAppNameProblem, writeFileAtomic } from '@fleet/protocol';
 import { planPrune } from './prune-plan';
 
 export const RELEASE_MARKER = '.fleet-release.json';
@@ -52,7 +52,10 @@ export class ReleaseStore {
   constructor(private readonly appsRoot: string) {}
 
   appDir(app: string): string {
-    return path.join(this.appsRoot, safeFileName(app));
+    // Never sanitised: two names sharing a folder would share releases, ".." would be FLEET_HOME itself.
+    const problem = releaseAppNameProblem(app);
+    if (problem) throw new BadInputError(problem, { app, hint: 'rename the app in its ecosystem file' });
+    return path.join(this.appsRoot, app);
   }
 
   releaseDir(app: string, version: number): string {
@@ -82,8 +85,7 @@ export class ReleaseStore {
    */
   markComplete(app: string, version: number, digest: string): void {
     const dir = this.releaseDir(app, version);
-    if (!fs.statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
-    this.linkShared(app, dir);
+    this.linkShared(app, version);
     const marker: ReleaseMarker = { version, digest, preparedMs: Date.now() };
     writeFileAtomic(path.join(dir, RELEASE_MARKER), `${JSON.stringify(marker)}\n`, 0o644);
   }
@@ -159,9 +161,9 @@ export class ReleaseStore {
    * unpack temp folders, unmarked release folders) once older than
    * STALE_PREPARE_MS; those are not in the returned list.
    */
-  prune(app: string, keep: number, nowMs = Date.now()): number[] {
+  prune(app: string, keep: number, nowMs = Date.now(), alsoKeep: number[] = []): number[] {
     const { running, lastGood } = this.state(app);
-    const protect = [this.current(app), running, lastGood].filter((v) => v > 0);
+    const protect = [this.current(app), running, lastGood, ...alsoKeep].filter((v) => v > 0);
     const doomed = planPrune(this.versions(app), keep, protect);
     for (const v of doomed) fs.rmSync(this.releaseDir(app, v), { recursive: true, force: true });
     this.removeStalePrepares(app, protect, nowMs);
@@ -187,7 +189,10 @@ export class ReleaseStore {
     }
   }
 
-  private linkShared(app: string, releaseDir: string): void {
+  /** Links shared/ into the release; done before its install and build, which may need .env. */
+  linkShared(app: string, version: number): void {
+    const releaseDir = this.releaseDir(app, version);
+    if (!fs.statSync(releaseDir).isDirectory()) throw new Error(`${releaseDir} is not a folder`);
     const sharedDir = this.sharedDir(app);
     for (const name of fs.readdirSync(sharedDir)) {
       if (name === RELEASE_MARKER) continue; // the marker belongs to the release

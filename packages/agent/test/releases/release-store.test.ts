@@ -31,16 +31,19 @@ function prepare(store: ReleaseStore, app: string, version: number): void {
   store.markComplete(app, version, `sha256:${version}`);
 }
 
-test('paths: odd app names become safe folder names; staging is a hidden sibling in releases/', () => {
+test('paths: the app folder is the name itself; names that are not one-to-one file names are refused; staging is a hidden sibling in releases/', () => {
   const apps = tempApps();
   const store = new ReleaseStore(apps);
-  assert.equal(store.releaseDir('web/api v2', 3), path.join(apps, 'web_api_v2', 'releases', 'v3'));
-  assert.equal(store.stagingDir('web/api v2', 3), path.join(apps, 'web_api_v2', 'releases', '.v3.staging'));
+  assert.equal(store.releaseDir('web-api.v2', 3), path.join(apps, 'web-api.v2', 'releases', 'v3'));
+  assert.equal(store.stagingDir('web-api.v2', 3), path.join(apps, 'web-api.v2', 'releases', '.v3.staging'));
+  // ".." would be FLEET_HOME itself; "shop:api" and "shop_api" would share one folder.
+  for (const bad of ['..', '.', 'web/api', 'shop:api', '', '-x']) assert.throws(() => store.appDir(bad), BadInputError, bad);
   assert.throws(() => store.releaseDir('api', 0), BadInputError);
   assert.throws(() => store.releaseDir('api', 1.5), BadInputError);
-  store.ensureAppDirs('web/api v2');
-  assert.ok(fs.statSync(path.join(apps, 'web_api_v2', 'releases')).isDirectory());
-  assert.ok(fs.statSync(path.join(apps, 'web_api_v2', 'shared')).isDirectory());
+  store.ensureAppDirs('web-api.v2');
+  assert.ok(fs.statSync(path.join(apps, 'web-api.v2', 'releases')).isDirectory());
+  assert.ok(fs.statSync(path.join(apps, 'web-api.v2', 'shared')).isDirectory());
+  assert.deepEqual(fs.readdirSync(path.dirname(apps)).filter((f) => f === 'state.json'), [], 'nothing written beside apps/');
 });
 
 test('isComplete: false without the marker, true with it, digest checked when given', () => {

@@ -21,6 +21,8 @@ export class ArtifactStore {
   ) {
     this.dir = path.join(dataDir, 'artifacts');
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    // Uploads a crashed controller was taking: never complete, never renamed.
+    for (const f of fs.readdirSync(this.dir)) if (f.startsWith('.upload-')) fs.rmSync(path.join(this.dir, f), { force: true });
   }
 
   has(digest: string): boolean {
@@ -95,7 +97,7 @@ export class ArtifactStore {
     }
   }
 
-  /** Removes artifacts no release refers to any more. */
+  /** Removes the artifacts not in `keep` (the recent releases'). */
   prune(keep: ReadonlySet<string>): number {
     let removed = 0;
     for (const f of fs.readdirSync(this.dir)) {

@@ -13,12 +13,13 @@ import {
   type HostResponse,
   type Release,
   ReleaseState,
+  type RolloutStrategy,
   UnavailableError,
   withDefaults,
 } from '@fleet/protocol';
 import type { HostRegistry } from '../host-registry';
 import type { ReleaseBook } from './release-book';
-import { advance, apply, type DeployAction, type DeployEvent, isFinal, stateWord } from './rollout-plan';
+import { advance, apply, type DeployAction, type DeployEvent, stateWord } from './rollout-plan';
 
 export interface DriverOptions {
   book: ReleaseBook;
@@ -31,6 +32,22 @@ export interface DriverOptions {
   tickMs?: number;
   /** After a controller restart, hosts get this long to reconnect before they count as lost. */
   resumeGraceMs?: number;
+  /** A host to roll back that is unreachable gets this long to come back. */
+  rollbackGraceMs?: number;
+  /** Ended: the artifacts no recent release needs can go. */
+  onFinished?: (d: Deployment) => void;
+}
+
+/** Beyond a call's own limits (install + build, a release command), for the round trip. */
+const CALL_MARGIN_MS = 60_000;
+
+/** Preparing a release takes what it took the first time: its own install, build and limits. */
+function prepareStrategy(release: Release, deployment: RolloutStrategy): RolloutStrategy {
+  return release.strategy ? withDefaults(release.strategy) : deployment;
+}
+
+function prepareTimeout(s: RolloutStrategy): number {
+  return 2 * s.commandTimeoutMs + CALL_MARGIN_MS;
 }
 
 type Listener = (d: Deployment) => void;
@@ -154,12 +171,12 @@ export class DeployDriver {
     const release = this.release(d.app, d.version);
     switch (action.kind) {
       case 'prepare':
-        return this.onHost(run, action.host, 'prepareRelease', { release, strategy: s }).then(
+        return this.onHost(run, action.host, 'prepareRelease', { release, strategy: prepareStrategy(release, s) }, { timeoutMs: prepareTimeout(prepareStrategy(release, s)) }).then(
           (res) => ({ kind: 'prepared', host: action.host, runningVersion: res.runningVersion, downloaded: res.downloaded }),
           (err) => this.lostOr(action.host, err, (error) => ({ kind: 'prepare-failed', host: action.host, error })),
         );
       case 'release-command':
-        return this.onHost(run, action.host, 'releaseCommand', { app: d.app, version: d.version, command: s.releaseCommand, timeoutMs: s.commandTimeoutMs }).then(
+        return this.onHost(run, action.host, 'releaseCommand', { app: d.app, version: d.version, command: s.releaseCommand, timeoutMs: s.commandTimeoutMs }, { timeoutMs: s.commandTimeoutMs + CALL_MARGIN_MS }).then(
           (res): DeployEvent =>
             res.exitCode === 0
               ? { kind: 'release-command-done', host: action.host }
@@ -184,16 +201,31 @@ export class DeployDriver {
       }
       case 'rollback': {
         const back: Release = action.version > 0 ? this.release(d.app, action.version) : emptyRelease(d.app);
-        return this.onHost(run, action.host, 'activateRelease', { release: back, keepReleases: s.keepReleases, lastGood: this.lastGood(d.app) }).then(
-          (): DeployEvent => ({ kind: 'rolled-back', host: action.host }),
-          (err: unknown): DeployEvent => ({ kind: 'rollback-failed', host: action.host, error: message(err) }),
-        );
+        // A host that just dropped off gets a while to come back: its apps outlived its agent,
+        // and leaving them on a failed release is worse than waiting.
+        const retry = { graceUntil: this.now() + (this.opts.rollbackGraceMs ?? 30_000) };
+        return (async (): Promise<DeployEvent> => {
+          if (back.version > 0) {
+            // Normally still on the host (instant); if it was pruned, fetched and prepared as it was the first time.
+            const ps = prepareStrategy(back, s);
+            await this.onHost(run, action.host, 'prepareRelease', { release: back, strategy: ps }, { timeoutMs: prepareTimeout(ps) }, retry);
+          }
+          await this.onHost(run, action.host, 'activateRelease', { release: back, keepReleases: s.keepReleases, lastGood: this.lastGood(d.app) }, {}, retry);
+          return { kind: 'rolled-back', host: action.host };
+        })().catch((err: unknown): DeployEvent => ({ kind: 'rollback-failed', host: action.host, error: message(err) }));
       }
     }
   }
 
   /** A host's link is gone: the host is lost (unless still within the resume grace, when the call is retried). */
-  private async onHost<M extends HostMethod>(run: Run, host: string, method: M, req: HostRequest<M>): Promise<HostResponse<M>> {
+  private async onHost<M extends HostMethod>(
+    run: Run,
+    host: string,
+    method: M,
+    req: HostRequest<M>,
+    opts: { timeoutMs?: number } = {},
+    retry: { graceUntil: number } = run,
+  ): Promise<HostResponse<M>> {
     for (;;) {
       try {
         const entry = this.opts.registry.get(host);
@@ -201,9 +233,9 @@ export class DeployDriver {
         if (!entry.link || entry.info.status !== HostStatus.HOST_STATUS_READY) {
           throw notSent(new UnavailableError(`${host} is ${hostStatusWord(entry.info.status)}${entry.info.problem ? ` (${entry.info.problem})` : ''}`, { host }));
         }
-        return await entry.link.call(method, req);
+        return await entry.link.call(method, req, opts);
       } catch (err) {
-        if (asFleetError(err)?.code !== 'UNAVAILABLE' || this.now() >= run.graceUntil || this.stopped) throw err;
+        if (asFleetError(err)?.code !== 'UNAVAILABLE' || this.now() >= retry.graceUntil || this.stopped) throw err;
         await sleep(500);
       }
     }
@@ -245,11 +277,14 @@ export class DeployDriver {
     this.opts.log(`deployment ${d.id} of ${d.app} v${d.version}: ${stateWord(d.state)}${d.reason ? ` (${d.reason})` : ''}`);
     for (const fn of this.listeners.get(d.id) ?? []) fn(d);
     this.listeners.delete(d.id);
+    this.opts.onFinished?.(d);
   }
-}
 
-export function isDone(d: Deployment): boolean {
-  return isFinal(d.state) && d.endedMs > 0;
+  /** A deployment left unfinished with no loop (its loop died): taken up again so it can be steered. */
+  adopt(d: Deployment): void {
+    if (this.runs.has(d.id) || d.endedMs > 0) return;
+    this.begin(apply(d, { kind: 'restarted' }, this.now()), this.opts.resumeGraceMs ?? 20_000);
+  }
 }
 
 /** Marks an error raised before the call left the controller: the host did nothing. */

@@ -21,6 +21,8 @@ import {
   type RolloutStrategy,
   toServiceError,
   UnavailableError,
+  releaseAppNameProblem,
+  withDefaults,
 } from '@fleet/protocol';
 import type { Metadata, sendUnaryData, ServerReadableStream, ServerUnaryCall, ServerWritableStream, ServiceError } from '@grpc/grpc-js';
 import type { Authorizer, CallerRole } from '../authorizer';
@@ -30,7 +32,7 @@ import type { OpenStreams } from '../open-streams';
 import type { ArtifactStore } from './artifact-store';
 import type { DeployDriver } from './deploy-driver';
 import type { ReleaseBook } from './release-book';
-import { isFinal, newDeployment, stateWord } from './rollout-plan';
+import { controlProblem, isFinal, newDeployment, stateWord } from './rollout-plan';
 
 export interface DeployServiceDeps {
   registry: HostRegistry;
@@ -45,8 +47,18 @@ export interface DeployServiceDeps {
 
 type Path = (typeof FleetService)[keyof typeof FleetService]['path'];
 
-const APP_NAME = /^[^\s/\\]{1,128}$/;
 const ACTIONS = ['pause', 'resume', 'cancel', 'promote'] as const;
+
+function checkName(name: string): string {
+  const app = name.trim();
+  const problem = releaseAppNameProblem(app);
+  if (problem) throw new BadInputError(problem, { hint: 'rename the app in its ecosystem file (fleet start keeps taking any PM2 name)' });
+  return app;
+}
+
+function masked(env: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.keys(env).map((k) => [k, '****']));
+}
 
 function unary<Req, Res>(authorize: Authorizer, path: Path, fn: (req: Req, caller: CallerRole) => Promise<Res> | Res) {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>): void => {
@@ -140,8 +152,7 @@ export function createDeployService(deps: DeployServiceDeps): DeployHandlers {
     },
 
     deploy: unary(authorize, FleetService.deploy.path, async (req: DeployRequest, caller): Promise<DeployResponse> => {
-      const app = req.app.trim();
-      if (!APP_NAME.test(app)) throw new BadInputError(`"${req.app}" is not an app name`, { hint: 'name the app as in its ecosystem file: fleet deploy api' });
+      const app = checkName(req.app);
       if (!req.spec || req.spec.name !== app) throw new BadInputError(`the deploy request carries no spec for ${app}`, { hint: 'deploy with the fleet CLI, from the app folder' });
       if (!req.artifact || !artifacts.has(req.artifact.digest)) {
         throw new NotFoundError(`the artifact of ${app} was not uploaded`, { hint: 'deploy with the fleet CLI: it uploads the artifact first' });
@@ -161,6 +172,7 @@ export function createDeployService(deps: DeployServiceDeps): DeployHandlers {
         gitDirty: req.gitDirty,
         state: ReleaseState.RELEASE_STATE_PENDING,
         deploymentId: id,
+        strategy: withDefaults(req.strategy),
       });
       const d = newDeployment({ id, app, version: release.version, hosts: entries.map((e) => e.info.name), strategy: req.strategy, createdBy: who(caller), rollback: false, now: now() });
       driver.start(d);
@@ -208,14 +220,17 @@ export function createDeployService(deps: DeployServiceDeps): DeployHandlers {
       const action = req.action as (typeof ACTIONS)[number];
       if (!ACTIONS.includes(action)) throw new BadInputError(`"${req.action}" is not something a deployment can do`, { hint: `use one of: ${ACTIONS.join(', ')}` });
       const d = found(req.id);
-      if (!driver.isRunning(d.id)) {
-        throw new ConflictError(`deployment ${d.id} of ${d.app} already ended: ${stateWord(d.state)}`, { hint: 'see `fleet deploy status`' });
-      }
+      // Unfinished but with no loop (it died on an internal error): take it up again, so it can be cancelled.
+      if (!driver.isRunning(d.id) && d.endedMs === 0) driver.adopt(d);
+      const problem = controlProblem(driver.current(d.id) ?? d, action);
+      if (problem) throw new ConflictError(problem, { hint: `see \`fleet deploy status ${d.id}\`` });
       return { deployment: driver.control(d.id, action, who(caller)) };
     }),
 
-    releases: unary(authorize, FleetService.releases.path, async (req): Promise<ReleasesResponse> => {
-      const releases = book.releases(req.app);
+    releases: unary(authorize, FleetService.releases.path, async (req, caller): Promise<ReleasesResponse> => {
+      checkName(req.app);
+      // Env values are secrets more often than not: only operators see them, as in `fleet describe`.
+      const releases = book.releases(req.app).map((r) => (caller.role === 'operator' || !r.spec ? r : { ...r, spec: { ...r.spec, env: masked(r.spec.env) } }));
       const hosts = [];
       for (const e of registry.all()) {
         const version = await runningVersion(e, req.app);
@@ -229,7 +244,7 @@ export function createDeployService(deps: DeployServiceDeps): DeployHandlers {
     }),
 
     rollback: unary(authorize, FleetService.rollback.path, async (req, caller): Promise<DeployResponse> => {
-      const app = req.app.trim();
+      const app = checkName(req.app);
       const releases = book.releases(app);
       if (releases.length === 0) throw new NotFoundError(`${app} has no releases to roll back to`, { hint: 'see `fleet releases <app>`' });
       const entries = await targets(app, req.where);

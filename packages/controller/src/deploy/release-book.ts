@@ -6,6 +6,9 @@ import * as path from 'node:path';
 import { BadInputError, Deployment, DeploymentState, readJsonFile, Release, ReleaseState, writeFileAtomic } from '@fleet/protocol';
 import { isFinal } from './rollout-plan';
 
+/** Artifacts kept per app on the controller, newest first (a rollback further back re-uploads nothing: it is refused). */
+const KEEP_ARTIFACTS = 10;
+
 /** Ended deployments kept per app, for `fleet deploy status --all`. */
 const KEEP_ENDED = 30;
 
@@ -30,6 +33,12 @@ export class ReleaseBook {
       this.byApp.set(r.app, list);
     }
     this.deps = load<unknown>(this.deploymentFile).map((d) => Deployment.fromJSON(d));
+    // A controller that died between ending a deployment and marking its release: mark it now.
+    for (const d of this.deps) {
+      const r = this.release(d.app, d.version);
+      if (d.rollback || d.endedMs === 0 || !r || r.state !== ReleaseState.RELEASE_STATE_PENDING) continue;
+      r.state = d.state === DeploymentState.DEPLOYMENT_STATE_SUCCEEDED ? ReleaseState.RELEASE_STATE_GOOD : ReleaseState.RELEASE_STATE_FAILED;
+    }
   }
 
   // ---- releases ---------------------------------------------------------------
@@ -72,14 +81,23 @@ export class ReleaseBook {
       .at(-1);
   }
 
-  digests(): Set<string> {
-    return new Set([...this.byApp.values()].flat().map((r) => r.digest));
+  /** The artifacts worth keeping: the newest releases of each app (older ones are on the hosts, if anywhere). */
+  recentDigests(perApp = KEEP_ARTIFACTS): Set<string> {
+    return new Set([...this.byApp.keys()].flatMap((app) => this.releases(app).slice(-perApp).map((r) => r.digest)));
   }
 
   // ---- deployments ------------------------------------------------------------
 
+  /** By id or a prefix of it; a prefix naming two deployments is refused. */
   deployment(id: string): Deployment | undefined {
-    return this.deps.find((d) => d.id === id || d.id.startsWith(id));
+    if (!id) return undefined;
+    const exact = this.deps.find((d) => d.id === id);
+    if (exact) return exact;
+    const matches = this.deps.filter((d) => d.id.startsWith(id));
+    if (matches.length > 1) {
+      throw new BadInputError(`"${id}" names ${matches.length} deployments (${matches.map((d) => d.id).join(', ')})`, { hint: 'give more of the id' });
+    }
+    return matches[0];
   }
 
   /** Newest first. */

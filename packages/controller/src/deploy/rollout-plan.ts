@@ -95,6 +95,8 @@ export function newDeployment(init: {
     releaseCommandState: strategy.releaseCommand ? 'pending' : '',
     rollback: init.rollback,
     promoted: false,
+    heldSinceMs: 0,
+    heldMs: 0,
   };
 }
 
@@ -193,6 +195,7 @@ export function apply(prev: Deployment, event: DeployEvent, now: number): Deploy
       break;
     case 'control':
       control(d, event.action, event.by, now);
+      holdClock(d, now);
       break;
     case 'restarted':
       step('controller restarted: resuming');
@@ -207,6 +210,28 @@ export function apply(prev: Deployment, event: DeployEvent, now: number): Deploy
       break;
   }
   return d;
+}
+
+/** Why a control cannot act on the deployment now, or undefined when it can. */
+export function controlProblem(d: Deployment, action: 'pause' | 'resume' | 'cancel' | 'promote'): string | undefined {
+  if (d.state !== DeploymentState.DEPLOYMENT_STATE_RUNNING && d.state !== DeploymentState.DEPLOYMENT_STATE_PAUSED) {
+    return `deployment ${d.id} of ${d.app} is ${deploymentStateWord(d.state)}: only a running or paused deployment can be steered`;
+  }
+  if (action === 'pause' && d.state === DeploymentState.DEPLOYMENT_STATE_PAUSED) return `deployment ${d.id} is already paused`;
+  if (action === 'resume' && d.state !== DeploymentState.DEPLOYMENT_STATE_PAUSED) return `deployment ${d.id} is not paused`;
+  if (action === 'promote' && !d.hosts.some((h) => h.canary)) return `deployment ${d.id} has no canaries to promote`;
+  if (action === 'promote' && d.promoted) return `the canaries of deployment ${d.id} were already promoted`;
+  return undefined;
+}
+
+/** Paused or waiting for a promote: the progress deadline's clock stops. */
+function holdClock(d: Deployment, now: number): void {
+  const held = d.state === DeploymentState.DEPLOYMENT_STATE_PAUSED || d.awaitingPromotion;
+  if (held && d.heldSinceMs === 0) d.heldSinceMs = now;
+  if (!held && d.heldSinceMs > 0) {
+    d.heldMs += now - d.heldSinceMs;
+    d.heldSinceMs = 0;
+  }
 }
 
 function control(d: Deployment, action: 'pause' | 'resume' | 'cancel' | 'promote', by: string, now: number): void {
@@ -286,7 +311,8 @@ export function advance(prev: Deployment, now: number, busy: ReadonlySet<string>
 
   if (live) {
     // Deadlines.
-    if (now - d.createdMs > s.progressDeadlineMs) {
+    const held = d.heldMs + (d.heldSinceMs > 0 ? now - d.heldSinceMs : 0);
+    if (now - d.createdMs - held > s.progressDeadlineMs) {
       fail(d, `the deployment did not finish within progress_deadline (${seconds(s.progressDeadlineMs)})`, now);
     }
     for (const h of d.hosts) {
@@ -366,6 +392,7 @@ export function advance(prev: Deployment, now: number, busy: ReadonlySet<string>
     step(`deployment ${stateWord(d.state)}${d.reason ? `: ${d.reason}` : ''}`);
     actions.push({ kind: 'finish', state: d.state });
   }
+  holdClock(d, now);
   const stableAt = d.hosts
     .filter((h) => h.phase === HostPhase.HOST_PHASE_VERIFYING && h.healthySinceMs > 0)
     .map((h) => h.healthySinceMs + s.minHealthyMs);

@@ -351,6 +351,11 @@ export interface Release {
   state: ReleaseState;
   /** The deployment that created it. */
   deploymentId: string;
+  /**
+   * What preparing it takes on a host (install, build, command timeout, releases kept):
+   * a rollback that has to fetch it again prepares it the same way.
+   */
+  strategy?: RolloutStrategy | undefined;
 }
 
 export interface DeployHost {
@@ -405,6 +410,9 @@ export interface Deployment {
   rollback: boolean;
   /** The canaries were promoted (by hand or automatically). */
   promoted: boolean;
+  /** Time spent paused or waiting for a promote does not count toward progress_deadline. */
+  heldSinceMs: number;
+  heldMs: number;
 }
 
 export interface ArtifactRef {
@@ -884,6 +892,7 @@ function createBaseRelease(): Release {
     gitDirty: false,
     state: ReleaseState.RELEASE_STATE_UNSPECIFIED,
     deploymentId: "",
+    strategy: undefined,
   };
 }
 
@@ -921,6 +930,9 @@ export const Release: MessageFns<Release> = {
     }
     if (message.deploymentId !== "") {
       writer.uint32(90).string(message.deploymentId);
+    }
+    if (message.strategy !== undefined) {
+      RolloutStrategy.encode(message.strategy, writer.uint32(98).fork()).join();
     }
     return writer;
   },
@@ -1026,6 +1038,14 @@ export const Release: MessageFns<Release> = {
             message.deploymentId = reader.string();
             continue;
           }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.strategy = RolloutStrategy.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1075,6 +1095,7 @@ export const Release: MessageFns<Release> = {
         : isSet(object.deployment_id)
         ? globalThis.String(object.deployment_id)
         : "",
+      strategy: isSet(object.strategy) ? RolloutStrategy.fromJSON(object.strategy) : undefined,
     };
   },
 
@@ -1113,6 +1134,9 @@ export const Release: MessageFns<Release> = {
     if (message.deploymentId !== "") {
       obj.deploymentId = message.deploymentId;
     }
+    if (message.strategy !== undefined) {
+      obj.strategy = RolloutStrategy.toJSON(message.strategy);
+    }
     return obj;
   },
 
@@ -1132,6 +1156,9 @@ export const Release: MessageFns<Release> = {
     message.gitDirty = object.gitDirty ?? false;
     message.state = object.state ?? ReleaseState.RELEASE_STATE_UNSPECIFIED;
     message.deploymentId = object.deploymentId ?? "";
+    message.strategy = (object.strategy !== undefined && object.strategy !== null)
+      ? RolloutStrategy.fromPartial(object.strategy)
+      : undefined;
     return message;
   },
 };
@@ -1537,6 +1564,8 @@ function createBaseDeployment(): Deployment {
     releaseCommandState: "",
     rollback: false,
     promoted: false,
+    heldSinceMs: 0,
+    heldMs: 0,
   };
 }
 
@@ -1589,6 +1618,12 @@ export const Deployment: MessageFns<Deployment> = {
     }
     if (message.promoted !== false) {
       writer.uint32(128).bool(message.promoted);
+    }
+    if (message.heldSinceMs !== 0) {
+      writer.uint32(136).int64(message.heldSinceMs);
+    }
+    if (message.heldMs !== 0) {
+      writer.uint32(144).int64(message.heldMs);
     }
     return writer;
   },
@@ -1734,6 +1769,22 @@ export const Deployment: MessageFns<Deployment> = {
             message.promoted = reader.bool();
             continue;
           }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.heldSinceMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.heldMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1788,6 +1839,16 @@ export const Deployment: MessageFns<Deployment> = {
         : "",
       rollback: isSet(object.rollback) ? globalThis.Boolean(object.rollback) : false,
       promoted: isSet(object.promoted) ? globalThis.Boolean(object.promoted) : false,
+      heldSinceMs: isSet(object.heldSinceMs)
+        ? globalThis.Number(object.heldSinceMs)
+        : isSet(object.held_since_ms)
+        ? globalThis.Number(object.held_since_ms)
+        : 0,
+      heldMs: isSet(object.heldMs)
+        ? globalThis.Number(object.heldMs)
+        : isSet(object.held_ms)
+        ? globalThis.Number(object.held_ms)
+        : 0,
     };
   },
 
@@ -1841,6 +1902,12 @@ export const Deployment: MessageFns<Deployment> = {
     if (message.promoted !== false) {
       obj.promoted = message.promoted;
     }
+    if (message.heldSinceMs !== 0) {
+      obj.heldSinceMs = Math.round(message.heldSinceMs);
+    }
+    if (message.heldMs !== 0) {
+      obj.heldMs = Math.round(message.heldMs);
+    }
     return obj;
   },
 
@@ -1867,6 +1934,8 @@ export const Deployment: MessageFns<Deployment> = {
     message.releaseCommandState = object.releaseCommandState ?? "";
     message.rollback = object.rollback ?? false;
     message.promoted = object.promoted ?? false;
+    message.heldSinceMs = object.heldSinceMs ?? 0;
+    message.heldMs = object.heldMs ?? 0;
     return message;
   },
 };
