@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { DeploymentState, HostPhase, type Deployment, type RolloutStrategy } from '@fleet/protocol';
-import { advance, apply, assignBatches, isFinal, newDeployment, stateWord, type DeployAction, type DeployEvent } from '../../src/deploy/rollout-plan';
+import { advance, apply, assignBatches, controlProblem, isFinal, newDeployment, stateWord, type DeployAction, type DeployEvent } from '../../src/deploy/rollout-plan';
 import { deepFreeze, Sim, T0 } from './simulate';
 
 const S = {
@@ -683,4 +683,40 @@ test('a host turns healthy exactly at min_healthy (wakeAt), and a late check of 
   assert.equal(later.deployment.state, DeploymentState.DEPLOYMENT_STATE_SUCCEEDED);
   assert.deepEqual(later.actions.map((a) => a.kind), ['finish']);
   assert.equal(later.wakeAt, undefined);
+});
+
+test('time paused or waiting for a promote does not count toward progress_deadline', () => {
+  const strategy = { canary: 1, progressDeadlineMs: 1000, minHealthyMs: 1 } as RolloutStrategy;
+  let d = newDeployment({ id: 'x', app: 'api', version: 2, hosts: ['web1', 'web2'], strategy, createdBy: 'me', rollback: false, now: 0 });
+  const step = (now: number, busy: string[] = []) => (d = advance(d, now, new Set(busy)).deployment);
+  step(0);
+  d = apply(d, { kind: 'prepared', host: 'web1', runningVersion: 1, downloaded: true }, 10);
+  d = apply(d, { kind: 'prepared', host: 'web2', runningVersion: 1, downloaded: true }, 10);
+  step(10);
+  d = apply(d, { kind: 'switched', host: 'web1', restarts: 0, message: '' }, 20);
+  d = apply(d, { kind: 'health', host: 'web1', healthy: true, problem: '', fatal: false, restarts: 0 }, 30);
+  step(40);
+  assert.equal(d.awaitingPromotion, true);
+  // Nobody promotes for a long while: well past the deadline, nothing fails.
+  step(50_000);
+  assert.equal(d.state, DeploymentState.DEPLOYMENT_STATE_RUNNING);
+  d = apply(d, { kind: 'control', action: 'promote', by: 'me' }, 50_000);
+  step(50_010);
+  assert.equal(d.state, DeploymentState.DEPLOYMENT_STATE_RUNNING, 'the clock resumed at the promote, with 40 ms used');
+  // Once it runs again, the deadline counts: ~1 s of running time later it fails.
+  step(51_100, ['web2']);
+  assert.equal(d.state, DeploymentState.DEPLOYMENT_STATE_ROLLING_BACK);
+  assert.match(d.reason, /progress_deadline/);
+});
+
+test('controlProblem refuses what a control cannot do, so the CLI can say so', () => {
+  const d = newDeployment({ id: 'abcd1234', app: 'api', version: 2, hosts: ['web1'], strategy: {} as RolloutStrategy, createdBy: 'me', rollback: false, now: 0 });
+  assert.equal(controlProblem(d, 'pause'), undefined);
+  assert.match(controlProblem(d, 'resume')!, /not paused/);
+  assert.match(controlProblem(d, 'promote')!, /no canaries/);
+  const paused = apply(d, { kind: 'control', action: 'pause', by: 'me' }, 1);
+  assert.match(controlProblem(paused, 'pause')!, /already paused/);
+  assert.equal(controlProblem(paused, 'resume'), undefined);
+  const ended = { ...d, state: DeploymentState.DEPLOYMENT_STATE_ROLLING_BACK };
+  for (const a of ['pause', 'resume', 'cancel', 'promote'] as const) assert.match(controlProblem(ended, a)!, /rolling-back/);
 });
