@@ -155,4 +155,18 @@ describe('fleet deploy faults on three hosts', { timeout: 240_000 }, () => {
     assert.equal(rel.releases.find((x) => x.version === 6)?.state, 'RELEASE_STATE_FAILED');
     await f.c.restartAgent('web2');
   });
+
+  test('with auto rollback off, a failed switch still leaves the app set to the release that serves', async () => {
+    release('v7', 'CRASH');
+    const { r, d } = await f.deployJson(app, ['--hosts', 'web1', '--no-auto-rollback', '--healthy-deadline', '10s']);
+    assert.equal(r.code, 1, describeDeployment(d));
+    assert.equal(d.state, 'DEPLOYMENT_STATE_FAILED', describeDeployment(d));
+    assert.deepEqual(await f.answers(), { web1: good, web2: good, web3: good }, 'the old instances keep serving');
+    // What the next crash or reboot would start: the good release, not v7.
+    const shown = await f.c.fleetAsync(['describe', 'api', '--hosts', 'web1', '--json']);
+    assert.equal(shown.code, 0, shown.stderr);
+    const [info] = JSON.parse(shown.stdout) as { spec: { release: number; script: string } }[];
+    assert.equal(info.spec.release, Number(good.slice(1)), shown.stdout);
+    assert.match(info.spec.script, new RegExp(`releases/${good}/server\\.js$`));
+  });
 });
