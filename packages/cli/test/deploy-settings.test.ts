@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { Command } from 'commander';
 import { ExecMode, RELEASE_DIR, type AppSpec } from '@fleet/protocol';
-import { deploySettings } from '../src/deploy/deploy-settings';
+import { type DeployFlags, deploySettings, givenOptions } from '../src/deploy/deploy-settings';
 import { releaseScript, releaseSpec } from '../src/deploy/release-spec';
 
 test('the deploy section gives the strategy; deploy.<env> and flags go over it', () => {
@@ -24,6 +25,24 @@ test('the deploy section gives the strategy; deploy.<env> and flags go over it',
   assert.equal(prod.strategy.autoPromote, true);
   assert.equal(prod.strategy.batchSize, 3, 'a flag beats the file');
   assert.equal(prod.strategy.noAutoRollback, true);
+});
+
+test("only typed flags go over the file: commander's default for --no-auto-rollback does not", () => {
+  const parse = (args: string[]): DeployFlags => {
+    const cmd = new Command('deploy').exitOverride().option('--batch <n>', '', Number).option('--no-auto-rollback').option('--install <command>');
+    cmd.parse(args, { from: 'user' });
+    assert.equal(cmd.opts().autoRollback, !args.includes('--no-auto-rollback'), 'commander fills autoRollback in either way');
+    return givenOptions(cmd.opts<DeployFlags>(), (key) => cmd.getOptionValueSource(key));
+  };
+  const section = JSON.stringify({ auto_rollback: false, batch: 2, install: 'npm ci' });
+  assert.deepEqual(parse([]), {});
+  assert.equal(deploySettings(section, undefined, parse([])).strategy.noAutoRollback, true, 'the file holds');
+  assert.deepEqual(parse(['--no-auto-rollback', '--batch', '3']), { autoRollback: false, batch: 3 });
+  const typed = deploySettings(section, undefined, parse(['--batch', '3'])).strategy;
+  assert.equal(typed.batchSize, 3);
+  assert.equal(typed.noAutoRollback, true);
+  assert.equal(typed.installCommand, 'npm ci');
+  assert.equal(deploySettings('', undefined, parse([])).strategy.noAutoRollback, false, 'no file, no flag: roll back');
 });
 
 test('unset values stay 0 (the controller applies the published defaults); an explicit 0 min_healthy_time means no wait', () => {

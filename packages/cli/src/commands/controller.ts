@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { Command } from 'commander';
 import { resolveHome, UnavailableError } from '@fleet/protocol';
-import { parseDuration, parseSize } from '@fleet/protocol/config';
+import type * as Config from '@fleet/protocol/config';
 import type { CommandContext } from '../context';
 import { collectList, parseMs } from '../flag-parsers';
 import { UsageError } from '../usage-error';
@@ -58,6 +58,9 @@ export function registerController(program: Command, ctx: CommandContext): void 
     .option('--max-artifact-size <size>', 'largest release artifact taken (default 512M)')
     .option('--seed-token <role:file>', 'accept the token in this file with this role (repeatable)', collectList)
     .action(async (flags: ControllerFlags) => {
+      // The config module (yaml, json5) is loaded only by the commands that use it.
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { parseDuration, parseSize } = require('@fleet/protocol/config') as typeof Config;
       const seeds = (flags.seedToken ?? []).map((s) => {
         const { role, file } = parseSeedToken(s, ctx.cwd);
         return { role, name: `seed:${path.basename(file)}`, token: fs.readFileSync(file, 'utf8').trim() };

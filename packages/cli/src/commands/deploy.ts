@@ -5,20 +5,21 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { Command } from 'commander';
-import { type ArtifactChunk, BadInputError, type Deployment, deploymentStateWord, DeploymentState, HOST_LOGS_DIR, NotFoundError } from '@fleet/protocol';
-import { isConfigFile, loadConfigFile } from '../config-loader';
+import { type AppSpec, type ArtifactChunk, type ArtifactRef, BadInputError, type Deployment, deploymentStateWord, DeploymentState, HOST_LOGS_DIR, NotFoundError } from '@fleet/protocol';
+import type { FleetApi } from '../client';
+import { isConfigFile } from '../config-loader';
 import type { CommandContext } from '../context';
-import { type DeployFlags, deploySettings } from '../deploy/deploy-settings';
+import { type DeployFlags, deploySettings, givenOptions } from '../deploy/deploy-settings';
 import { watchDeployment } from '../deploy/deploy-watch';
 import { releaseScript, releaseSpec } from '../deploy/release-spec';
 import { EXIT_FAILED, EXIT_OK } from '../exit-codes';
 import { parseCount } from '../flag-parsers';
-import { renderDeployment, outcomeLine, renderStep } from '../format/deployment';
+import { formatBytes } from '../format/bytes';
+import { renderDeployment, outcomeLine, renderHosts, renderStep } from '../format/deployment';
 import { renderTable } from '../format/table';
 import { formatDuration } from '../format/duration';
 import { addHostOptions, type HostFlags, whereOf } from '../host-options';
-import { gitInfo } from '../release/git-info';
-import { packArtifact } from '../release/pack-artifact';
+import type { IgnoreFile } from '../release/pack-artifact';
 import { UsageError } from '../usage-error';
 
 interface DeployCommandFlags extends DeployFlags, HostFlags {
@@ -30,6 +31,16 @@ interface DeployCommandFlags extends DeployFlags, HostFlags {
 
 const CONFIG_NAMES = ['ecosystem.config.js', 'ecosystem.config.cjs', 'ecosystem.config.mjs', 'ecosystem.config.json', 'ecosystem.json', 'ecosystem.config.yaml', 'ecosystem.config.yml', 'ecosystem.yaml', 'ecosystem.yml'];
 const CHUNK_BYTES = 256 * 1024;
+
+// Loaded on first use: the config compiler (yaml, json5), tar and ignore would
+// otherwise cost every command — `fleet ls` too — their load time.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const config = (): typeof import('@fleet/protocol/config') => require('@fleet/protocol/config') as typeof import('@fleet/protocol/config');
+const packer = (): typeof import('../release/pack-artifact') => require('../release/pack-artifact') as typeof import('../release/pack-artifact');
+const gitOf = (): typeof import('../release/git-info') => require('../release/git-info') as typeof import('../release/git-info');
+/* eslint-enable @typescript-eslint/no-require-imports */
+/** What a shell reports for a command ended by Ctrl-C (128 + SIGINT). */
+const EXIT_INTERRUPTED = 130;
 
 function findConfig(ctx: CommandContext, given: string | undefined): string {
   if (given) {
@@ -50,52 +61,110 @@ async function* chunksOf(file: string, ref: { digest: string; sizeBytes: number 
   for await (const data of fs.createReadStream(file, { highWaterMark: CHUNK_BYTES })) yield { ref: undefined, data: data as Buffer };
 }
 
+/**
+ * The file compiled as `fleet start` compiles it (read once), and whether the
+ * app's instance count comes from this machine's CPUs ("max" or a negative
+ * count): compiled here, such a count is the laptop's, and every host runs that
+ * many whatever its own CPUs. Compiling again for another CPU count tells.
+ */
+async function compileApps(ctx: CommandContext, file: string, envName: string | undefined): Promise<{ specs: AppSpec[]; warnings: string[]; perCpu: (app: string) => boolean }> {
+  const raw = await config().loadConfigFile(file);
+  const opts = { cwd: path.dirname(file), source: file, logsDir: HOST_LOGS_DIR, envName, shellEnv: ctx.env };
+  const cpus = os.availableParallelism();
+  const here = config().compileConfig(raw, { ...opts, cpuCount: cpus });
+  const elsewhere = config().compileConfig(raw, { ...opts, cpuCount: cpus + 1024 });
+  const perCpu = (app: string): boolean => here.apps.find((s) => s.name === app)?.instances !== elsewhere.apps.find((s) => s.name === app)?.instances;
+  return { specs: here.apps, warnings: here.warnings, perCpu };
+}
+
+/**
+ * Why the entry script is not in the artifact, and a fix that does not start
+ * shipping what was ignored: a .fleetignore replaces .gitignore, so one holding
+ * only `!server.js` would let `.env` and the rest of what git skips go out.
+ */
+export function missingScriptHint(script: string, found: { exists: boolean; ignoreFile?: IgnoreFile }): string {
+  const build = 'or build it on the hosts with --build (deploy.build in the config)';
+  if (script.startsWith('node_modules/')) return 'node_modules is packed only with --include-node-modules; or install it on the hosts with --install';
+  if (!found.exists) return `there is no ${script} in the app folder: build it before deploying, ${build}`;
+  if (found.ignoreFile === '.fleetignore') return `.fleetignore leaves it out: add !${script} to it, ${build}`;
+  if (found.ignoreFile === '.gitignore') {
+    return (
+      '.gitignore leaves it out. A .fleetignore, when there is one, is used instead of .gitignore (not on top of it): ' +
+      `copy the .gitignore rules you still want (such as .env) into a .fleetignore, then add !${script} to it; ${build}`
+    );
+  }
+  return `check the script's path in the ecosystem file, ${build}`;
+}
+
+/** Packs the app folder into `tmp` and uploads it unless the controller has it (by digest). */
+async function uploadApp(ctx: CommandContext, api: FleetApi, app: string, appDir: string, spec: AppSpec, opts: { includeNodeModules: boolean; tmp: string; quiet: boolean }): Promise<ArtifactRef> {
+  const packed = await packer().packArtifact(appDir, { includeNodeModules: opts.includeNodeModules, outFile: path.join(opts.tmp, `${app}.tar.gz`) });
+  const { digest, sizeBytes } = packed;
+  const script = releaseScript(spec);
+  if (script && !packed.files.includes(script)) {
+    const exists = fs.existsSync(path.join(appDir, script));
+    throw new BadInputError(`the app's script ${script} is not in the artifact`, { hint: missingScriptHint(script, { exists, ignoreFile: packed.ignoreFile }) });
+  }
+  const presence = await api.hasArtifact({ digest, sizeBytes });
+  if (presence.maxBytes > 0 && sizeBytes > presence.maxBytes) {
+    throw new BadInputError(`the artifact is ${formatBytes(sizeBytes)}, over the controller's limit of ${formatBytes(presence.maxBytes)}`, {
+      hint: 'leave build output, caches and test data out with a .fleetignore file, or raise the controller\'s --max-artifact-size',
+    });
+  }
+  if (!presence.present) {
+    if (!opts.quiet) ctx.err(`uploading ${app} (${formatBytes(sizeBytes)}, ${packed.files.length} files, sha256 ${digest.slice(0, 12)})\n`);
+    await api.uploadArtifact(chunksOf(packed.file, { digest, sizeBytes }));
+  } else if (!opts.quiet) {
+    ctx.err(`artifact ${digest.slice(0, 12)} is already on the controller\n`);
+  }
+  return { digest, sizeBytes };
+}
+
 export async function deploy(ctx: CommandContext, app: string, flags: DeployCommandFlags): Promise<number> {
   const where = whereOf(ctx, flags);
   const configFile = findConfig(ctx, flags.config);
   const appDir = path.dirname(configFile);
-  const { specs, warnings } = await loadConfigFile(configFile, { logsDir: HOST_LOGS_DIR, envName: flags.env, shellEnv: ctx.env });
+  const { specs, warnings, perCpu } = await compileApps(ctx, configFile, flags.env);
   for (const w of warnings) ctx.warn(w);
   const compiled = specs.find((s) => s.name === app);
   if (!compiled) {
     throw new NotFoundError(`${path.basename(configFile)} has no app named ${app}`, { hint: `its apps: ${specs.map((s) => s.name).join(', ') || 'none'}` });
   }
+  if (perCpu(app)) {
+    ctx.warn(
+      `${app}: instances ("max" or a negative count) is counted on this machine (${os.availableParallelism()} CPUs): ` +
+        `every host runs ${compiled.instances}, whatever its own CPUs; set instances to the number you want per host`,
+    );
+  }
   const spec = releaseSpec(compiled, appDir);
   const { strategy, includeNodeModules } = deploySettings(compiled.deployJson, flags.env, flags);
   const api = await ctx.connect();
 
-  // Pack, then upload only what the controller does not have.
+  // Pack, then upload only what the controller does not have. Ctrl-C meanwhile
+  // removes the temp folder and ends the command (130, as SIGINT did before).
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-deploy-'));
-  let digest: string;
-  let sizeBytes: number;
+  const removeTmp = (): void => fs.rmSync(tmp, { recursive: true, force: true });
+  let interrupt = (): void => undefined;
+  const interrupted = new Promise<undefined>((resolve) => (interrupt = () => resolve(undefined)));
+  const stopInterrupt = ctx.onInterrupt(() => {
+    removeTmp();
+    interrupt();
+  });
+  let artifact: ArtifactRef | undefined;
   try {
-    const packed = await packArtifact(appDir, { includeNodeModules, outFile: path.join(tmp, `${app}.tar.gz`) });
-    digest = packed.digest;
-    sizeBytes = packed.sizeBytes;
-    const script = releaseScript(spec);
-    if (script && !packed.files.includes(script)) {
-      throw new BadInputError(`the app's script ${script} is not in the artifact`, {
-        hint: 'is it ignored by .gitignore or .fleetignore? un-ignore it in .fleetignore (!path), or build it on the hosts with deploy.build',
-      });
-    }
-    const presence = await api.hasArtifact({ digest, sizeBytes });
-    if (presence.maxBytes > 0 && sizeBytes > presence.maxBytes) {
-      throw new BadInputError(`the artifact is ${mb(sizeBytes)}, over the controller's limit of ${mb(presence.maxBytes)}`, {
-        hint: 'leave build output, caches and test data out with a .fleetignore file, or raise the controller\'s --max-artifact-size',
-      });
-    }
-    if (!presence.present) {
-      if (!flags.json) ctx.err(`uploading ${app} (${mb(sizeBytes)}, ${packed.files.length} files, sha256 ${digest.slice(0, 12)})\n`);
-      await api.uploadArtifact(chunksOf(packed.file, { digest, sizeBytes }));
-    } else if (!flags.json) {
-      ctx.err(`artifact ${digest.slice(0, 12)} is already on the controller\n`);
-    }
+    // Left behind on Ctrl-C, the packing or upload ends with the process (or fails on the removed folder).
+    artifact = await Promise.race([uploadApp(ctx, api, app, appDir, spec, { includeNodeModules, tmp, quiet: flags.json === true }), interrupted]);
   } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
+    stopInterrupt();
+    removeTmp();
+  }
+  if (!artifact) {
+    ctx.err('\ninterrupted; nothing was deployed\n');
+    return EXIT_INTERRUPTED;
   }
 
-  const git = gitInfo(appDir);
-  const { deployment } = await api.deploy({ app, spec, artifact: { digest, sizeBytes }, strategy, gitCommit: git.commit, gitDirty: git.dirty, where });
+  const git = gitOf().gitInfo(appDir);
+  const { deployment } = await api.deploy({ app, spec, artifact, strategy, gitCommit: git.commit, gitDirty: git.dirty, where });
   const d = deployment!;
   if (flags.detach) {
     if (flags.json) ctx.json({ deployment: d });
@@ -113,7 +182,7 @@ async function follow(ctx: CommandContext, first: Deployment, json: boolean): Pr
   if (json) {
     ctx.json({ deployment: end });
   } else {
-    if (!live) ctx.out(`\n${renderDeployment(end, ctx.colors, { steps: 0 }).split('\n').slice(1).join('\n')}`);
+    if (!live) ctx.out(`\n\n${renderHosts(end, ctx.colors)}\n`);
     ctx.out(outcomeLine(end, ctx.colors));
   }
   return end.state === DeploymentState.DEPLOYMENT_STATE_SUCCEEDED ? EXIT_OK : EXIT_FAILED;
@@ -172,10 +241,6 @@ async function control(ctx: CommandContext, action: 'pause' | 'resume' | 'cancel
   return EXIT_OK;
 }
 
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
-}
-
 export function registerDeploy(program: Command, ctx: CommandContext): void {
   const cmd = addHostOptions(program.command('deploy'))
     .description('release an app from its folder to hosts: rolling, health-gated, rolled back on failure')
@@ -198,8 +263,9 @@ export function registerDeploy(program: Command, ctx: CommandContext): void {
     .option('--include-node-modules', 'ship node_modules in the artifact (built once, here)')
     .option('--detach', 'start the deployment and return; follow with `fleet deploy status`')
     .option('--json', 'machine output: the deployment as it ended')
-    .action(async (app: string, flags: DeployCommandFlags) => {
-      ctx.exitCode = await deploy(ctx, app, flags);
+    .action(async (app: string, flags: DeployCommandFlags, command: Command) => {
+      // Only what was typed may go over the file: commander's defaults (autoRollback true) must not.
+      ctx.exitCode = await deploy(ctx, app, givenOptions(flags, (key) => command.getOptionValueSource(key)));
     })
     // `fleet deploy status --json`: the subcommand's options are its own, not the parent's (with the program's).
     .enablePositionalOptions();

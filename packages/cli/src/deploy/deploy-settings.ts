@@ -1,8 +1,9 @@
 // The rollout settings of one deploy: the app's `deploy:` section (Fleet's own
 // keys; PM2's ssh keys such as host, repo and post-deploy are left alone),
-// with `deploy.<env>` over it for --env, and flags over both.
+// with `deploy.<env>` over it for --env, and flags over both. Only flags given
+// on the command line count: commander's defaults (`--no-auto-rollback` makes
+// autoRollback default to true) must not beat the file.
 import type { RolloutStrategy } from '@fleet/protocol';
-import { parseDuration } from '@fleet/protocol/config';
 import { UsageError } from '../usage-error';
 
 export interface DeploySettings {
@@ -46,6 +47,19 @@ const KEYS: Record<string, keyof DeployFlags> = {
   include_node_modules: 'includeNodeModules',
 };
 
+const FLAG_NAMES = new Set<string>(Object.values(KEYS));
+
+/**
+ * The options without those commander filled in by itself (source 'default'),
+ * so that the file's `auto_rollback: false` holds unless --no-auto-rollback is
+ * typed. `sourceOf` is the command's getOptionValueSource.
+ */
+export function givenOptions<T extends object>(options: T, sourceOf: (key: string) => string | undefined): Partial<T> {
+  const given: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(options)) if (sourceOf(key) !== 'default') given[key] = value;
+  return given as Partial<T>;
+}
+
 /** Reads Fleet's keys of a deploy section (snake_case or camelCase). */
 function fromSection(section: unknown): DeployFlags {
   const out: Record<string, unknown> = {};
@@ -69,7 +83,10 @@ export function deploySettings(deployJson: string, envName: string | undefined, 
     section = {};
   }
   const merged: DeployFlags = { ...fromSection(section), ...(envName ? fromSection(section[envName]) : {}) };
-  for (const [k, v] of Object.entries(flags)) if (v !== undefined) (merged as Record<string, unknown>)[k] = v;
+  for (const [k, v] of Object.entries(flags)) if (v !== undefined && FLAG_NAMES.has(k)) (merged as Record<string, unknown>)[k] = v;
+  // Loaded here, not at the top: this file is part of every CLI start (see commands/deploy.ts).
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { parseDuration } = require('@fleet/protocol/config') as typeof import('@fleet/protocol/config');
   const ms = (v: string | number | undefined, key: string): number => (v === undefined ? 0 : parseDuration(v, key));
   const count = (v: unknown, key: string): number => {
     if (v === undefined) return 0;

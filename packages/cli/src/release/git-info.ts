@@ -6,14 +6,15 @@ import { execFileSync } from 'node:child_process';
 export interface GitInfo {
   /** Full hash of HEAD; '' when unknown. */
   commit: string;
-  /** Uncommitted or untracked changes: the artifact is not exactly `commit`. */
+  /** Uncommitted or untracked changes in the app folder: the artifact is not exactly `commit`. */
   dirty: boolean;
 }
 
 export function gitInfo(dir: string): GitInfo {
   try {
     const commit = git(dir, ['rev-parse', 'HEAD']).trim();
-    const dirty = git(dir, ['status', '--porcelain']).trim() !== '';
+    // `-- .`: only the app folder; a change elsewhere in a monorepo is not in the artifact.
+    const dirty = git(dir, ['status', '--porcelain', '--', '.']).trim() !== '';
     return { commit, dirty };
   } catch {
     return { commit: '', dirty: false };

@@ -14,13 +14,10 @@ import * as path from 'node:path';
 import ignore, { type Ignore } from 'ignore';
 import * as tar from 'tar';
 import { BadInputError } from '@fleet/protocol';
-import { formatBytes } from '../format/bytes';
 
 export interface PackOptions {
   /** Pack `node_modules` folders too (ignore-file rules still apply). @default false */
   includeNodeModules?: boolean;
-  /** Refuse an artifact larger than this many bytes (the controller's limit). */
-  maxBytes?: number;
   /** Where to write the .tar.gz. */
   outFile: string;
 }
@@ -32,18 +29,23 @@ export interface PackedArtifact {
   sizeBytes: number;
   /** Regular files packed: relative, posix separators, sorted. */
   files: string[];
+  /** The ignore file whose rules applied; undefined when the folder has neither. */
+  ignoreFile?: IgnoreFile;
 }
 
+export type IgnoreFile = '.fleetignore' | '.gitignore';
+
 /** Every entry gets this mtime, so packing is reproducible. */
-export const ARTIFACT_MTIME = new Date('2000-01-01T00:00:00Z');
+const ARTIFACT_MTIME = new Date('2000-01-01T00:00:00Z');
 
 export async function packArtifact(dir: string, opts: PackOptions): Promise<PackedArtifact> {
   const root = path.resolve(dir);
   assertFolder(root);
   const outFile = path.resolve(opts.outFile);
 
+  const rules = loadIgnoreRules(root);
   const listing = await listTree(root, {
-    matcher: loadIgnoreRules(root),
+    matcher: rules.matcher,
     includeNodeModules: opts.includeNodeModules === true,
     // An earlier artifact written inside the folder must not pack itself.
     skip: outFile,
@@ -74,14 +76,7 @@ export async function packArtifact(dir: string, opts: PackOptions): Promise<Pack
   }
 
   const sizeBytes = fs.statSync(outFile).size;
-  if (opts.maxBytes !== undefined && sizeBytes > opts.maxBytes) {
-    fs.rmSync(outFile, { force: true });
-    throw new BadInputError(
-      `the release artifact is ${formatBytes(sizeBytes)} (${sizeBytes} bytes), over the limit of ${formatBytes(opts.maxBytes)} (${opts.maxBytes} bytes)`,
-      { hint: "add large paths that the app does not need at run time to .fleetignore, or raise the controller's --max-artifact-size" },
-    );
-  }
-  return { file: outFile, digest: await sha256(outFile), sizeBytes, files: listing.files };
+  return { file: outFile, digest: await sha256(outFile), sizeBytes, files: listing.files, ignoreFile: rules.file };
 }
 
 function assertFolder(root: string): void {
@@ -97,13 +92,13 @@ function assertFolder(root: string): void {
 }
 
 /** `.fleetignore` replaces `.gitignore`, it does not add to it: what git skips is not always what a deploy skips. */
-function loadIgnoreRules(root: string): Ignore {
+function loadIgnoreRules(root: string): { matcher: Ignore; file?: IgnoreFile } {
   const matcher = ignore();
-  for (const name of ['.fleetignore', '.gitignore']) {
+  for (const name of ['.fleetignore', '.gitignore'] as const) {
     const file = path.join(root, name);
-    if (fs.existsSync(file)) return matcher.add(fs.readFileSync(file, 'utf8'));
+    if (fs.existsSync(file)) return { matcher: matcher.add(fs.readFileSync(file, 'utf8')), file: name };
   }
-  return matcher;
+  return { matcher };
 }
 
 interface ListOptions {
