@@ -25,7 +25,8 @@ esbuild
     format: 'cjs',
     // The daemon and the controller are loaded by path, never bundled into the CLI.
     // import-module holds the one dynamic import(), which must be compiled by Node's own loader.
-    external: ['@fleet/agent', '@fleet/agent/*', '@fleet/controller', '@fleet/controller/*', '@fleet/cli/package.json', '@fleet/protocol/import-module'],
+    // tar and ignore serve `fleet deploy` only: loaded from node_modules when it runs, they cost no other command.
+    external: ['@fleet/agent', '@fleet/agent/*', '@fleet/controller', '@fleet/controller/*', '@fleet/cli/package.json', '@fleet/protocol/import-module', 'tar', 'ignore'],
     // Smaller to read and deserialize; identifiers kept so stack traces stay readable.
     minifyWhitespace: true,
     minifySyntax: true,
