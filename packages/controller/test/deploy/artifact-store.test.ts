@@ -3,15 +3,22 @@ import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import { ArtifactStore } from '../../src/deploy/artifact-store';
 
 async function* chunks(...parts: Buffer[]): AsyncGenerator<Uint8Array> {
   for (const p of parts) yield p;
 }
 
+const made: string[] = [];
+after(() => {
+  for (const dir of made) fs.rmSync(dir, { recursive: true, force: true });
+});
+
 function store(max?: number): ArtifactStore {
-  return new ArtifactStore(fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-artifacts-')), max);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-artifacts-'));
+  made.push(dir);
+  return new ArtifactStore(dir, max);
 }
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
@@ -39,6 +46,24 @@ test('the size limit is checked before any byte is taken', async () => {
   const body = Buffer.alloc(11);
   await assert.rejects(s.receive(sha(body), 11, chunks(body)), /over the controller's limit[\s\S]*/);
   assert.throws(() => s.checkSize(11), (err: Error & { hint?: string }) => /max-artifact-size/.test(err.hint ?? ''));
+});
+
+test('an upload a crashed controller left half-written is swept at the next start', () => {
+  const s = store();
+  fs.writeFileSync(path.join(s.dir, '.upload-abc'), 'partial');
+  const again = new ArtifactStore(path.dirname(s.dir));
+  assert.deepEqual(fs.readdirSync(again.dir), []);
+});
+
+test('prune keeps only the digests asked for', async () => {
+  const s = store();
+  const a = Buffer.from('a');
+  const b = Buffer.from('b');
+  await s.receive(sha(a), 1, chunks(a));
+  await s.receive(sha(b), 1, chunks(b));
+  assert.equal(s.prune(new Set([sha(b)])), 1);
+  assert.equal(s.has(sha(a)), false);
+  assert.equal(s.has(sha(b)), true);
 });
 
 test('a digest that is not sha256 hex is refused (no path tricks)', async () => {
