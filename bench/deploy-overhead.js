@@ -120,7 +120,8 @@ function libs() {
   const proc = require('./lib/proc');
   const stats = require('./lib/stats');
   const { get, waitServing } = require('./lib/http');
-  return { Controller, Laptop, profilingArgs, FLEET_BIN, get, waitServing, ...apps, ...proc, ...stats };
+  const { RealAgent } = require('./lib/real-agent');
+  return { Controller, Laptop, profilingArgs, FLEET_BIN, get, waitServing, RealAgent, ...apps, ...proc, ...stats };
 }
 
 const FLOOR_INFO = { text: '— (reported)', ratio: '—', pass: null };
@@ -138,73 +139,6 @@ function envList(name, dflt) {
   if (!raw) return dflt;
   const xs = raw.split(',').map((s) => Number(s.trim())).filter((n) => Number.isInteger(n) && n > 0);
   return xs.length ? xs : dflt;
-}
-
-/** `fleet agent --controller … --name <name> --env PORT=<port>` in the foreground, its own FLEET_HOME. */
-class HostAgent {
-  constructor(L, controller, name, port) {
-    this.L = L;
-    this.name = name;
-    this.port = port;
-    this.home = fs.mkdtempSync(path.join(os.tmpdir(), `fleet-bench-${name}-`));
-    this.env = L.baseEnv({ FLEET_HOME: this.home });
-    this.controller = controller;
-    this.output = '';
-    // Stays registered until the final cleanup runs it: a Ctrl-C cleanup then waits for a
-    // shutdown the bench itself already started (it is one promise), rather than exiting under it.
-    L.onCleanup(() => this.shutdown());
-  }
-
-  start() {
-    const { FLEET_BIN, ROOT } = this.L;
-    const args = [
-      FLEET_BIN, 'agent',
-      '--controller', this.controller.address, '--insecure',
-      '--name', this.name,
-      '--token-file', this.controller.tokens.agent,
-      '--env', `PORT=${this.port}`,
-    ];
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.pid = child.pid;
-    const keep = (d) => {
-      this.output += d;
-      if (this.output.length > 100_000) this.output = this.output.slice(-50_000);
-    };
-    child.stdout.setEncoding('utf8').on('data', keep);
-    child.stderr.setEncoding('utf8').on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    return this;
-  }
-
-  get alive() {
-    return this.child && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  shutdown() {
-    if (!this.stopping) this.stopping = this.stop();
-    return this.stopping;
-  }
-
-  async stop() {
-    const { FLEET_BIN, ROOT, run, sleep, kill, listProcs } = this.L;
-    // `fleet kill` on the host: its daemon (this agent) stops every app, then itself.
-    const r = await run(process.execPath, [FLEET_BIN, 'kill'], { env: this.env, cwd: ROOT, timeoutMs: 60_000 }).catch((err) => ({ code: -1, stderr: err.message }));
-    if (r.code !== 0 && !/no daemon/i.test(r.stderr || '')) process.stderr.write(`[bench] fleet kill (host ${this.name}) exited ${r.code}: ${(r.stderr || '').trim()}\n`);
-    if (this.alive) {
-      const done = await Promise.race([this.exited, sleep(10_000).then(() => undefined)]);
-      if (!done) {
-        process.stderr.write(`[bench] agent ${this.name} (${this.pid}) still up 10 s after fleet kill: SIGKILL\n`);
-        kill(this.pid);
-        await this.exited;
-      }
-    }
-    for (const p of listProcs().filter((x) => x.cmd.includes(this.home) && x.pid !== process.pid)) {
-      process.stderr.write(`[bench] host ${this.name} left ${p.pid} (${p.cmd.slice(0, 80)}): SIGKILL\n`);
-      kill(p.pid);
-    }
-    fs.rmSync(this.home, { recursive: true, force: true });
-  }
 }
 
 /**
@@ -402,7 +336,7 @@ async function runBench(ctx) {
     laptop = await new Laptop(controller).init();
     const ports = await freePorts(maxN);
     const t0 = Date.now();
-    for (let i = 0; i < maxN; i++) agents.push(new HostAgent(L, controller, names[i], ports[i]).start());
+    for (let i = 0; i < maxN; i++) agents.push(new L.RealAgent(controller, names[i], ['--env', `PORT=${ports[i]}`]).start());
     await waitFor(
       async () => {
         const dead = agents.find((a) => !a.alive);

@@ -17,6 +17,7 @@ const os = require('node:os');
 const path = require('node:path');
 const { spawn } = require('node:child_process');
 const { Controller, Laptop, profilingArgs } = require('./lib/fake-agent');
+const { RealAgent } = require('./lib/real-agent');
 const { FLEET_BIN } = require('./lib/fleet');
 const { ROOT, appSpec, writeEcosystem, scratch, baseEnv } = require('./lib/apps');
 const { cpuMs, run, sleep, waitFor, onCleanup, kill, listProcs } = require('./lib/proc');
@@ -30,61 +31,6 @@ const WARMUP_MS = 3000;
 function quantile(sorted, q) {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-/** `fleet agent --controller …` in the foreground, its own FLEET_HOME; `fleet kill` there ends it. */
-class RealAgent {
-  constructor(controller, name) {
-    this.name = name;
-    this.home = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-bench-host-'));
-    this.env = baseEnv({ FLEET_HOME: this.home });
-    this.controller = controller;
-    this.output = '';
-    this.dispose = onCleanup(() => this.shutdown());
-  }
-
-  start() {
-    const args = [FLEET_BIN, 'agent', '--controller', this.controller.address, '--insecure', '--name', this.name, '--token-file', this.controller.tokens.agent];
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.pid = child.pid;
-    const keep = (d) => {
-      this.output += d;
-      if (this.output.length > 100_000) this.output = this.output.slice(-50_000);
-    };
-    child.stdout.setEncoding('utf8').on('data', keep);
-    child.stderr.setEncoding('utf8').on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-    return this;
-  }
-
-  get alive() {
-    return this.child && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  async shutdown() {
-    // `fleet kill` on the host: its daemon (this agent) stops every app, then itself.
-    const r = await run(process.execPath, [FLEET_BIN, 'kill'], { env: this.env, cwd: ROOT, timeoutMs: 60_000 }).catch((err) => ({ code: -1, stderr: err.message }));
-    if (r.code !== 0 && !/no daemon/i.test(r.stderr || '')) process.stderr.write(`[bench] fleet kill (host ${this.name}) exited ${r.code}: ${(r.stderr || '').trim()}\n`);
-    if (this.alive) {
-      const done = await Promise.race([this.exited, sleep(10_000).then(() => undefined)]);
-      if (!done) {
-        process.stderr.write(`[bench] agent ${this.pid} still up 10 s after fleet kill: SIGKILL\n`);
-        kill(this.pid);
-        await this.exited;
-      }
-    }
-    // Nothing started under this home may outlive the bench (a Ctrl-C reaches the agent too).
-    for (const p of listProcs().filter((x) => x.cmd.includes(this.home) && x.pid !== process.pid)) {
-      process.stderr.write(`[bench] host ${this.name} left ${p.pid} (${p.cmd.slice(0, 80)}): SIGKILL\n`);
-      kill(p.pid);
-    }
-    fs.rmSync(this.home, { recursive: true, force: true });
-  }
-
-  close() {
-    return this.dispose();
-  }
 }
 
 /** Reads `fleet logs -f --json` output: per line its seq, app stamp, agent stamp and receive time. */
@@ -177,12 +123,12 @@ module.exports = {
       const eco = writeEcosystem(dir, 'log-latency.config.js', [
         appSpec({ name: APP, script: APP_SCRIPT, env: { RATE: String(rate) }, out_file: outFile, error_file: path.join(dir, `${APP}-err.log`) }),
       ]);
-      // Follow first, then start: the reader sees the app's lines from the agent's first shipped one.
+      // Start, then follow (`fleet logs` refuses an app no host runs): lines are counted from the first one seen.
+      const started = await laptop.must(['start', eco, '--hosts', 'h1'], { timeoutMs: 120_000 });
+      ctx.log(`fleet start ${APP} --hosts h1: ${num(started.ms)} ms; app prints ${num(rate)} lines/s`);
       reader = new LogReader(laptop, ['logs', APP, '-f', '--lines', '0', '--json']);
       await sleep(500);
       if (reader.child.exitCode !== null) throw new Error(`fleet logs -f exited ${reader.child.exitCode}: ${reader.stderr.trim()}`);
-      const started = await laptop.must(['start', eco, '--hosts', 'h1'], { timeoutMs: 120_000 });
-      ctx.log(`fleet start ${APP} --hosts h1: ${num(started.ms)} ms; app prints ${num(rate)} lines/s`);
       await waitFor(() => reader.seq.length > 0, { timeoutMs: 15_000, message: 'the first line through fleet logs -f' });
 
       await sleep(WARMUP_MS);
@@ -269,7 +215,7 @@ module.exports = {
       ];
     } finally {
       if (reader) await reader.close();
-      if (agent) await agent.close();
+      if (agent) await agent.shutdown();
       if (laptop) await laptop.close();
       await controller.close();
     }

@@ -24,6 +24,11 @@ export function writeFileAtomic(file: string, data: string, mode = 0o600): void 
     fs.rmSync(tmp, { force: true });
     throw err;
   }
+  syncDir(dir);
+}
+
+/** Makes a rename in `dir` durable across a power cut; best effort (some filesystems refuse fsync on a directory; the rename is atomic anyway). */
+export function syncDir(dir: string): void {
   try {
     const dirFd = fs.openSync(dir, 'r');
     try {
@@ -32,7 +37,7 @@ export function writeFileAtomic(file: string, data: string, mode = 0o600): void 
       fs.closeSync(dirFd);
     }
   } catch {
-    // some filesystems refuse fsync on a directory; the rename is still atomic
+    // not fatal: see above
   }
 }
 

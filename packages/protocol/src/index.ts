@@ -25,6 +25,6 @@ export * from './host-calls';
 export * from './host-selector';
 export * from './host-status-word';
 export * from './transport';
-export { readJsonFile, writeFileAtomic } from './atomic-file';
+export { readJsonFile, syncDir, writeFileAtomic } from './atomic-file';
 // The config compiler is its own entry point (@fleet/protocol/config): it pulls in
 // yaml, json5 and cron-parser, which every `fleet ls` would otherwise load.

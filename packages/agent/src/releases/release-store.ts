@@ -15,7 +15,7 @@
 // not switch or prune one app from two places at once.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadInputError, readJsonFile, releaseAppNameProblem, writeFileAtomic } from '@fleet/protocol';
+import { BadInputError, readJsonFile, releaseAppNameProblem, syncDir, writeFileAtomic } from '@fleet/protocol';
 import { planPrune } from './prune-plan';
 
 export const RELEASE_MARKER = '.fleet-release.json';
@@ -253,16 +253,3 @@ function asVersion(v: unknown): number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v > 0 ? v : 0;
 }
 
-/** Makes a rename durable across a power cut; best effort where directories cannot be opened. */
-function syncDir(dir: string): void {
-  try {
-    const fd = fs.openSync(dir, 'r');
-    try {
-      fs.fsyncSync(fd);
-    } finally {
-      fs.closeSync(fd);
-    }
-  } catch {
-    // not fatal: the switch itself already happened
-  }
-}
