@@ -5,7 +5,6 @@
 // upgrade — leaves every app running under its runner; the next daemon
 // re-adopts them. Only `fleet kill` stops the apps.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { clientCredentials, type ClientTlsOptions, FleetService, FLEET_VERSION, fleetPaths, resolveHome } from '@fleet/protocol';
@@ -19,6 +18,7 @@ import { acquireLock } from './daemon/single-instance-lock';
 import { baseEnv } from './daemon/base-env';
 import { ControllerLink } from './link/controller-link';
 import { hostIdentity } from './link/host-identity';
+import { hostVitals } from './daemon/host-vitals';
 
 export interface ControllerTarget {
   /** host:port */
@@ -122,7 +122,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   if (!opts.controller) driver.resumeAll();
   // The embedded controller hears from its own host as from any other (its apps it asks live).
   const selfReport = (): void => {
-    hosts.heartbeat(identity().name, { timeMs: Date.now(), load1: os.loadavg()[0], memoryFreeBytes: os.freemem() });
+    hosts.heartbeat(identity().name, hostVitals(home));
   };
   selfReport();
   setInterval(selfReport, 5_000).unref();
@@ -145,6 +145,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
       log,
       logBufferLines: opts.logBufferLines,
       positionsFile: path.join(paths.runDir, 'log-shipped.json'),
+      vitals: () => hostVitals(home),
     });
     link.start();
   }

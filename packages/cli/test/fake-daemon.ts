@@ -89,6 +89,7 @@ export const APPS: AppInfo[] = [
     reloading: false,
     host: 'test-host',
     hostEnv: {},
+    metrics: [],
     instances: [0, 1].map((i) => ({
       app: 'api',
       appId: 0,
@@ -107,6 +108,10 @@ export const APPS: AppInfo[] = [
       lastExitSignal: '',
       host: '',
       release: 0,
+      eventLoopLagMs: 3.5,
+      heapUsedBytes: 20 * 1024 * 1024,
+      heapTotalBytes: 32 * 1024 * 1024,
+      metrics: [],
       events: [
         {
           timeMs: 1_700_000_100_000,
@@ -127,6 +132,7 @@ export const APPS: AppInfo[] = [
     host: 'test-host',
     hostEnv: {},
     instances: [],
+    metrics: [],
   },
 ];
 

@@ -99,6 +99,10 @@ function instance(i: number, extra: Partial<InstanceInfo> = {}): InstanceInfo {
     events: [],
     host: '',
     release: 0,
+    eventLoopLagMs: 0,
+    heapUsedBytes: 0,
+    heapTotalBytes: 0,
+    metrics: [],
     ...extra,
   };
 }
@@ -114,6 +118,7 @@ function app(appId: number, name: string, instances: InstanceInfo[], execMode = 
     reloading: false,
     host: '',
     hostEnv: {},
+    metrics: [],
   };
 }
 

@@ -195,7 +195,7 @@ test('a valid register makes the host ready and is answered by registered with t
 test('data before register is refused and registers nothing', () => {
   const { registry, connect } = setup();
   const s = connect();
-  s.send({ heartbeat: { timeMs: T0, load1: 0.1, memoryFreeBytes: 1 } });
+  s.send({ heartbeat: { timeMs: T0, load1: 0.1, memoryFreeBytes: 1 , diskFreeBytes: 0, diskTotalBytes: 0} });
   const msg = refusal(s, status.INVALID_ARGUMENT, 'BAD_INPUT');
   assert.match(msg, /before registering/);
   assert.deepEqual(s.written, []);
@@ -333,7 +333,7 @@ test('heartbeat, snapshot and delta update the registry', () => {
   const s = register('web1');
 
   clock.now = T0 + 1_500;
-  s.send({ heartbeat: { timeMs: T0 + 1_500 + 7_000, load1: 0.75, memoryFreeBytes: 3e9 } });
+  s.send({ heartbeat: { timeMs: T0 + 1_500 + 7_000, load1: 0.75, memoryFreeBytes: 3e9 , diskFreeBytes: 0, diskTotalBytes: 0} });
   let info = registry.get('web1')!.info;
   assert.equal(info.lastSeenMs, T0 + 1_500);
   assert.equal(info.load1, 0.75);

@@ -252,7 +252,7 @@ test('heartbeats keep a host ready and update last seen, load, free memory and s
   registry.attach(reg('web1'), link, 'x');
   for (let t = 1; t <= 10; t++) {
     clock.now = T0 + t * 2_500;
-    registry.heartbeat('web1', { timeMs: clock.now + 200, load1: t / 10, memoryFreeBytes: 1e9 - t });
+    registry.heartbeat('web1', { timeMs: clock.now + 200, load1: t / 10, memoryFreeBytes: 1e9 - t , diskFreeBytes: 0, diskTotalBytes: 0});
     registry.tick();
   }
   const i = registry.get('web1')!.info;
@@ -270,13 +270,13 @@ test('heartbeat: the skew problem appears and clears as the agent clock drifts; 
   const { registry, clock } = setup();
   registry.attach(reg('web1'), fakeLink(), 'x');
   clock.now += 1_000;
-  registry.heartbeat('web1', { timeMs: clock.now + 7_000, load1: 0, memoryFreeBytes: 0 });
+  registry.heartbeat('web1', { timeMs: clock.now + 7_000, load1: 0, memoryFreeBytes: 0 , diskFreeBytes: 0, diskTotalBytes: 0});
   assert.equal(registry.get('web1')!.info.clockSkewMs, 7_000);
   assert.match(registry.get('web1')!.info.problem, /clock of web1 is 7 s ahead of the controller/);
-  registry.heartbeat('web1', { timeMs: clock.now, load1: 0, memoryFreeBytes: 0 });
+  registry.heartbeat('web1', { timeMs: clock.now, load1: 0, memoryFreeBytes: 0 , diskFreeBytes: 0, diskTotalBytes: 0});
   assert.equal(registry.get('web1')!.info.problem, '');
 
-  registry.heartbeat('ghost', { timeMs: clock.now, load1: 1, memoryFreeBytes: 1 });
+  registry.heartbeat('ghost', { timeMs: clock.now, load1: 1, memoryFreeBytes: 1 , diskFreeBytes: 0, diskTotalBytes: 0});
   assert.equal(registry.get('ghost'), undefined);
 });
 
@@ -285,7 +285,7 @@ test('heartbeat does not overwrite why a host is not ready', () => {
   const link = fakeLink();
   registry.attach(reg('web1'), link, 'x');
   registry.detach('web1', link, 'link lost: reset');
-  registry.heartbeat('web1', { timeMs: T0 + 60_000, load1: 0, memoryFreeBytes: 0 });
+  registry.heartbeat('web1', { timeMs: T0 + 60_000, load1: 0, memoryFreeBytes: 0 , diskFreeBytes: 0, diskTotalBytes: 0});
   assert.equal(registry.get('web1')!.info.problem, 'link lost: reset');
   assert.equal(registry.get('web1')!.info.status, DISCONNECTED);
 });

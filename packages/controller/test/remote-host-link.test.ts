@@ -79,6 +79,7 @@ test('onResult resolves the call with the decoded response; other calls stay pen
         reloading: false,
         host: 'web1',
         hostEnv: { REGION: 'eu' },
+        metrics: [],
       },
     ],
   };

@@ -498,6 +498,7 @@ export class AppRegistry {
       runnerPid: state?.runnerPid ?? 0,
       runnerVersion: state?.runnerVersion ?? '',
       reloading: state?.reloading ?? false,
+      metrics: state?.metrics ?? [],
       host: '',
       hostEnv: {},
     };

@@ -3,12 +3,12 @@
 // commands that come down. When the controller is gone nothing on the host
 // changes; the link redials with jittered backoff and resyncs.
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import {
   type AgentMessage,
   type ArtifactChunk,
   type ArtifactRef,
   UnavailableError,
+  type Heartbeat,
   type LogBatch,
   AgentLinkClient,
   type ControllerMessage,
@@ -35,6 +35,8 @@ export interface ControllerLinkOptions {
   logBufferLines?: number;
   /** Where confirmed log positions are kept, so a restarted agent resumes each file there. */
   positionsFile?: string;
+  /** The host's load, memory and disk, for each heartbeat. */
+  vitals: () => Heartbeat;
   /** How often the agent looks for state changes to send. */
   stateIntervalMs?: number;
   random?: () => number;
@@ -170,7 +172,7 @@ export class ControllerLink {
       this.send({ snapshot: { apps } });
       const every = Math.max(100, msg.registered.heartbeatIntervalMs || 5000);
       clearInterval(this.heartbeatTimer);
-      this.heartbeatTimer = setInterval(() => this.send({ heartbeat: { timeMs: Date.now(), load1: os.loadavg()[0], memoryFreeBytes: os.freemem() } }), every);
+      this.heartbeatTimer = setInterval(() => this.send({ heartbeat: this.opts.vitals() }), every);
       this.heartbeatTimer.unref();
       // What the last controller may never have received goes first, in order.
       for (const batch of this.unacked) this.send({ logs: batch });

@@ -225,6 +225,7 @@ export class AppRunner {
       instances: this.slots.map((slot) => this.info(slot)),
       reloading: this.reloading,
       startedMs: this.startedMs,
+      metrics: [],
     };
   }
 
@@ -525,6 +526,10 @@ export class AppRunner {
       events: slot.lifecycle.events,
       host: '',
       release: slot.release,
+      eventLoopLagMs: 0,
+      heapUsedBytes: 0,
+      heapTotalBytes: 0,
+      metrics: [],
     };
   }
 

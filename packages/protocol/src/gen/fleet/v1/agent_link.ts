@@ -63,6 +63,9 @@ export interface Heartbeat {
   timeMs: number;
   load1: number;
   memoryFreeBytes: number;
+  /** The filesystem that holds FLEET_HOME (logs and releases fill it). */
+  diskFreeBytes: number;
+  diskTotalBytes: number;
 }
 
 export interface StateSnapshot {
@@ -773,7 +776,7 @@ export const Register_EnvEntry: MessageFns<Register_EnvEntry> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { timeMs: 0, load1: 0, memoryFreeBytes: 0 };
+  return { timeMs: 0, load1: 0, memoryFreeBytes: 0, diskFreeBytes: 0, diskTotalBytes: 0 };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
@@ -786,6 +789,12 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     }
     if (message.memoryFreeBytes !== 0) {
       writer.uint32(24).int64(message.memoryFreeBytes);
+    }
+    if (message.diskFreeBytes !== 0) {
+      writer.uint32(32).int64(message.diskFreeBytes);
+    }
+    if (message.diskTotalBytes !== 0) {
+      writer.uint32(40).int64(message.diskTotalBytes);
     }
     return writer;
   },
@@ -827,6 +836,22 @@ export const Heartbeat: MessageFns<Heartbeat> = {
             message.memoryFreeBytes = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.diskFreeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.diskTotalBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -852,6 +877,16 @@ export const Heartbeat: MessageFns<Heartbeat> = {
         : isSet(object.memory_free_bytes)
         ? globalThis.Number(object.memory_free_bytes)
         : 0,
+      diskFreeBytes: isSet(object.diskFreeBytes)
+        ? globalThis.Number(object.diskFreeBytes)
+        : isSet(object.disk_free_bytes)
+        ? globalThis.Number(object.disk_free_bytes)
+        : 0,
+      diskTotalBytes: isSet(object.diskTotalBytes)
+        ? globalThis.Number(object.diskTotalBytes)
+        : isSet(object.disk_total_bytes)
+        ? globalThis.Number(object.disk_total_bytes)
+        : 0,
     };
   },
 
@@ -866,6 +901,12 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     if (message.memoryFreeBytes !== 0) {
       obj.memoryFreeBytes = Math.round(message.memoryFreeBytes);
     }
+    if (message.diskFreeBytes !== 0) {
+      obj.diskFreeBytes = Math.round(message.diskFreeBytes);
+    }
+    if (message.diskTotalBytes !== 0) {
+      obj.diskTotalBytes = Math.round(message.diskTotalBytes);
+    }
     return obj;
   },
 
@@ -877,6 +918,8 @@ export const Heartbeat: MessageFns<Heartbeat> = {
     message.timeMs = object.timeMs ?? 0;
     message.load1 = object.load1 ?? 0;
     message.memoryFreeBytes = object.memoryFreeBytes ?? 0;
+    message.diskFreeBytes = object.diskFreeBytes ?? 0;
+    message.diskTotalBytes = object.diskTotalBytes ?? 0;
     return message;
   },
 };

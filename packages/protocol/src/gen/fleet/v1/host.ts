@@ -109,6 +109,9 @@ export interface HostInfo {
   address: string;
   /** Why the host is not ready, in words a person can act on. */
   problem: string;
+  /** From the heartbeat: the filesystem of the agent's FLEET_HOME. */
+  diskFreeBytes: number;
+  diskTotalBytes: number;
 }
 
 export interface HostInfo_LabelsEntry {
@@ -341,6 +344,8 @@ function createBaseHostInfo(): HostInfo {
     env: {},
     address: "",
     problem: "",
+    diskFreeBytes: 0,
+    diskTotalBytes: 0,
   };
 }
 
@@ -399,6 +404,12 @@ export const HostInfo: MessageFns<HostInfo> = {
     }
     if (message.problem !== "") {
       writer.uint32(146).string(message.problem);
+    }
+    if (message.diskFreeBytes !== 0) {
+      writer.uint32(152).int64(message.diskFreeBytes);
+    }
+    if (message.diskTotalBytes !== 0) {
+      writer.uint32(160).int64(message.diskTotalBytes);
     }
     return writer;
   },
@@ -566,6 +577,22 @@ export const HostInfo: MessageFns<HostInfo> = {
             message.problem = reader.string();
             continue;
           }
+          case 19: {
+            if (tag !== 152) {
+              break;
+            }
+
+            message.diskFreeBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.diskTotalBytes = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -652,6 +679,16 @@ export const HostInfo: MessageFns<HostInfo> = {
         : {},
       address: isSet(object.address) ? globalThis.String(object.address) : "",
       problem: isSet(object.problem) ? globalThis.String(object.problem) : "",
+      diskFreeBytes: isSet(object.diskFreeBytes)
+        ? globalThis.Number(object.diskFreeBytes)
+        : isSet(object.disk_free_bytes)
+        ? globalThis.Number(object.disk_free_bytes)
+        : 0,
+      diskTotalBytes: isSet(object.diskTotalBytes)
+        ? globalThis.Number(object.diskTotalBytes)
+        : isSet(object.disk_total_bytes)
+        ? globalThis.Number(object.disk_total_bytes)
+        : 0,
     };
   },
 
@@ -723,6 +760,12 @@ export const HostInfo: MessageFns<HostInfo> = {
     if (message.problem !== "") {
       obj.problem = message.problem;
     }
+    if (message.diskFreeBytes !== 0) {
+      obj.diskFreeBytes = Math.round(message.diskFreeBytes);
+    }
+    if (message.diskTotalBytes !== 0) {
+      obj.diskTotalBytes = Math.round(message.diskTotalBytes);
+    }
     return obj;
   },
 
@@ -765,6 +808,8 @@ export const HostInfo: MessageFns<HostInfo> = {
     );
     message.address = object.address ?? "";
     message.problem = object.problem ?? "";
+    message.diskFreeBytes = object.diskFreeBytes ?? 0;
+    message.diskTotalBytes = object.diskTotalBytes ?? 0;
     return message;
   },
 };

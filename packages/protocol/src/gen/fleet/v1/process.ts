@@ -106,6 +106,79 @@ export function instanceStatusToNumber(object: InstanceStatus): number {
   }
 }
 
+export enum MetricKind {
+  METRIC_KIND_UNSPECIFIED = "METRIC_KIND_UNSPECIFIED",
+  /** METRIC_KIND_COUNTER - Only goes up; value is the total. */
+  METRIC_KIND_COUNTER = "METRIC_KIND_COUNTER",
+  /** METRIC_KIND_GAUGE - Set to a value. */
+  METRIC_KIND_GAUGE = "METRIC_KIND_GAUGE",
+  /** METRIC_KIND_METER - Events per second over a recent window (value), with the total (count). */
+  METRIC_KIND_METER = "METRIC_KIND_METER",
+  /** METRIC_KIND_HISTOGRAM - Observations in buckets. */
+  METRIC_KIND_HISTOGRAM = "METRIC_KIND_HISTOGRAM",
+  UNRECOGNIZED = "UNRECOGNIZED",
+}
+
+export function metricKindFromJSON(object: any): MetricKind {
+  switch (object) {
+    case 0:
+    case "METRIC_KIND_UNSPECIFIED":
+      return MetricKind.METRIC_KIND_UNSPECIFIED;
+    case 1:
+    case "METRIC_KIND_COUNTER":
+      return MetricKind.METRIC_KIND_COUNTER;
+    case 2:
+    case "METRIC_KIND_GAUGE":
+      return MetricKind.METRIC_KIND_GAUGE;
+    case 3:
+    case "METRIC_KIND_METER":
+      return MetricKind.METRIC_KIND_METER;
+    case 4:
+    case "METRIC_KIND_HISTOGRAM":
+      return MetricKind.METRIC_KIND_HISTOGRAM;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return MetricKind.UNRECOGNIZED;
+  }
+}
+
+export function metricKindToJSON(object: MetricKind): string {
+  switch (object) {
+    case MetricKind.METRIC_KIND_UNSPECIFIED:
+      return "METRIC_KIND_UNSPECIFIED";
+    case MetricKind.METRIC_KIND_COUNTER:
+      return "METRIC_KIND_COUNTER";
+    case MetricKind.METRIC_KIND_GAUGE:
+      return "METRIC_KIND_GAUGE";
+    case MetricKind.METRIC_KIND_METER:
+      return "METRIC_KIND_METER";
+    case MetricKind.METRIC_KIND_HISTOGRAM:
+      return "METRIC_KIND_HISTOGRAM";
+    case MetricKind.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
+export function metricKindToNumber(object: MetricKind): number {
+  switch (object) {
+    case MetricKind.METRIC_KIND_UNSPECIFIED:
+      return 0;
+    case MetricKind.METRIC_KIND_COUNTER:
+      return 1;
+    case MetricKind.METRIC_KIND_GAUGE:
+      return 2;
+    case MetricKind.METRIC_KIND_METER:
+      return 3;
+    case MetricKind.METRIC_KIND_HISTOGRAM:
+      return 4;
+    case MetricKind.UNRECOGNIZED:
+    default:
+      return -1;
+  }
+}
+
 export interface InstanceEvent {
   timeMs: number;
   from: InstanceStatus;
@@ -133,6 +206,33 @@ export interface InstanceInfo {
   host: string;
   /** The release the process was started from (AppSpec.release at its start). */
   release: number;
+  /**
+   * Reported from inside a Node instance by Fleet's preload every few seconds
+   * (0 when it has not reported: not Node, or not yet).
+   */
+  eventLoopLagMs: number;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  /** The app's own metrics (packages/probe), as this instance last reported them. */
+  metrics: AppMetric[];
+}
+
+/**
+ * One metric an app records with @fleet/probe. Across a cluster's instances
+ * counters and meters add up, histograms merge bucket by bucket, gauges are
+ * kept per instance (and summed in the app total).
+ */
+export interface AppMetric {
+  name: string;
+  kind: MetricKind;
+  value: number;
+  /** Meters: events in all; histograms: observations in all. */
+  count: number;
+  /** Histograms: upper bounds (ascending; +Inf implied) and the count in each bucket, not cumulative. */
+  bounds: number[];
+  buckets: number[];
+  sum: number;
+  help: string;
 }
 
 export interface AppInfo {
@@ -149,6 +249,8 @@ export interface AppInfo {
   host: string;
   /** The host's `fleet agent --env`, applied over spec.env. */
   hostEnv: { [key: string]: string };
+  /** The app's own metrics aggregated across its instances. */
+  metrics: AppMetric[];
 }
 
 export interface AppInfo_HostEnvEntry {
@@ -302,6 +404,10 @@ function createBaseInstanceInfo(): InstanceInfo {
     events: [],
     host: "",
     release: 0,
+    eventLoopLagMs: 0,
+    heapUsedBytes: 0,
+    heapTotalBytes: 0,
+    metrics: [],
   };
 }
 
@@ -360,6 +466,18 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
     }
     if (message.release !== 0) {
       writer.uint32(144).int32(message.release);
+    }
+    if (message.eventLoopLagMs !== 0) {
+      writer.uint32(153).double(message.eventLoopLagMs);
+    }
+    if (message.heapUsedBytes !== 0) {
+      writer.uint32(160).int64(message.heapUsedBytes);
+    }
+    if (message.heapTotalBytes !== 0) {
+      writer.uint32(168).int64(message.heapTotalBytes);
+    }
+    for (const v of message.metrics) {
+      AppMetric.encode(v!, writer.uint32(178).fork()).join();
     }
     return writer;
   },
@@ -521,6 +639,38 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
             message.release = reader.int32();
             continue;
           }
+          case 19: {
+            if (tag !== 153) {
+              break;
+            }
+
+            message.eventLoopLagMs = reader.double();
+            continue;
+          }
+          case 20: {
+            if (tag !== 160) {
+              break;
+            }
+
+            message.heapUsedBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.heapTotalBytes = longToNumber(reader.int64());
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.metrics.push(AppMetric.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -595,6 +745,24 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
         : [],
       host: isSet(object.host) ? globalThis.String(object.host) : "",
       release: isSet(object.release) ? globalThis.Number(object.release) : 0,
+      eventLoopLagMs: isSet(object.eventLoopLagMs)
+        ? globalThis.Number(object.eventLoopLagMs)
+        : isSet(object.event_loop_lag_ms)
+        ? globalThis.Number(object.event_loop_lag_ms)
+        : 0,
+      heapUsedBytes: isSet(object.heapUsedBytes)
+        ? globalThis.Number(object.heapUsedBytes)
+        : isSet(object.heap_used_bytes)
+        ? globalThis.Number(object.heap_used_bytes)
+        : 0,
+      heapTotalBytes: isSet(object.heapTotalBytes)
+        ? globalThis.Number(object.heapTotalBytes)
+        : isSet(object.heap_total_bytes)
+        ? globalThis.Number(object.heap_total_bytes)
+        : 0,
+      metrics: globalThis.Array.isArray(object?.metrics)
+        ? object.metrics.map((e: any) => AppMetric.fromJSON(e))
+        : [],
     };
   },
 
@@ -654,6 +822,18 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
     if (message.release !== 0) {
       obj.release = Math.round(message.release);
     }
+    if (message.eventLoopLagMs !== 0) {
+      obj.eventLoopLagMs = floatToJson(message.eventLoopLagMs);
+    }
+    if (message.heapUsedBytes !== 0) {
+      obj.heapUsedBytes = Math.round(message.heapUsedBytes);
+    }
+    if (message.heapTotalBytes !== 0) {
+      obj.heapTotalBytes = Math.round(message.heapTotalBytes);
+    }
+    if (message.metrics?.length) {
+      obj.metrics = message.metrics.map((e) => AppMetric.toJSON(e));
+    }
     return obj;
   },
 
@@ -680,6 +860,228 @@ export const InstanceInfo: MessageFns<InstanceInfo> = {
     message.events = object.events?.map((e) => InstanceEvent.fromPartial(e)) || [];
     message.host = object.host ?? "";
     message.release = object.release ?? 0;
+    message.eventLoopLagMs = object.eventLoopLagMs ?? 0;
+    message.heapUsedBytes = object.heapUsedBytes ?? 0;
+    message.heapTotalBytes = object.heapTotalBytes ?? 0;
+    message.metrics = object.metrics?.map((e) => AppMetric.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAppMetric(): AppMetric {
+  return {
+    name: "",
+    kind: MetricKind.METRIC_KIND_UNSPECIFIED,
+    value: 0,
+    count: 0,
+    bounds: [],
+    buckets: [],
+    sum: 0,
+    help: "",
+  };
+}
+
+export const AppMetric: MessageFns<AppMetric> = {
+  encode(message: AppMetric, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    if (message.kind !== MetricKind.METRIC_KIND_UNSPECIFIED) {
+      writer.uint32(16).int32(metricKindToNumber(message.kind));
+    }
+    if (message.value !== 0) {
+      writer.uint32(25).double(message.value);
+    }
+    if (message.count !== 0) {
+      writer.uint32(32).int64(message.count);
+    }
+    if (message.bounds.length !== 0) {
+      writer.uint32(42).fork();
+      for (const v of message.bounds) {
+        writer.double(v);
+      }
+      writer.join();
+    }
+    if (message.buckets.length !== 0) {
+      writer.uint32(50).fork();
+      for (const v of message.buckets) {
+        writer.int64(v);
+      }
+      writer.join();
+    }
+    if (message.sum !== 0) {
+      writer.uint32(57).double(message.sum);
+    }
+    if (message.help !== "") {
+      writer.uint32(66).string(message.help);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppMetric {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppMetric();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.kind = metricKindFromJSON(reader.int32());
+            continue;
+          }
+          case 3: {
+            if (tag !== 25) {
+              break;
+            }
+
+            message.value = reader.double();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.count = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag === 41) {
+              message.bounds.push(reader.double());
+
+              continue;
+            }
+
+            if (tag === 42) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.bounds.push(reader.double());
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 6: {
+            if (tag === 48) {
+              message.buckets.push(longToNumber(reader.int64()));
+
+              continue;
+            }
+
+            if (tag === 50) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.buckets.push(longToNumber(reader.int64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 7: {
+            if (tag !== 57) {
+              break;
+            }
+
+            message.sum = reader.double();
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.help = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AppMetric {
+    return {
+      name: isSet(object.name) ? globalThis.String(object.name) : "",
+      kind: isSet(object.kind) ? metricKindFromJSON(object.kind) : MetricKind.METRIC_KIND_UNSPECIFIED,
+      value: isSet(object.value) ? globalThis.Number(object.value) : 0,
+      count: isSet(object.count) ? globalThis.Number(object.count) : 0,
+      bounds: globalThis.Array.isArray(object?.bounds) ? object.bounds.map((e: any) => globalThis.Number(e)) : [],
+      buckets: globalThis.Array.isArray(object?.buckets) ? object.buckets.map((e: any) => globalThis.Number(e)) : [],
+      sum: isSet(object.sum) ? globalThis.Number(object.sum) : 0,
+      help: isSet(object.help) ? globalThis.String(object.help) : "",
+    };
+  },
+
+  toJSON(message: AppMetric): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    if (message.kind !== MetricKind.METRIC_KIND_UNSPECIFIED) {
+      obj.kind = metricKindToJSON(message.kind);
+    }
+    if (message.value !== 0) {
+      obj.value = floatToJson(message.value);
+    }
+    if (message.count !== 0) {
+      obj.count = Math.round(message.count);
+    }
+    if (message.bounds?.length) {
+      obj.bounds = message.bounds.map((e) => floatToJson(e));
+    }
+    if (message.buckets?.length) {
+      obj.buckets = message.buckets.map((e) => Math.round(e));
+    }
+    if (message.sum !== 0) {
+      obj.sum = floatToJson(message.sum);
+    }
+    if (message.help !== "") {
+      obj.help = message.help;
+    }
+    return obj;
+  },
+
+  create<I extends Exact<DeepPartial<AppMetric>, I>>(base?: I): AppMetric {
+    return AppMetric.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AppMetric>, I>>(object: I): AppMetric {
+    const message = createBaseAppMetric();
+    message.name = object.name ?? "";
+    message.kind = object.kind ?? MetricKind.METRIC_KIND_UNSPECIFIED;
+    message.value = object.value ?? 0;
+    message.count = object.count ?? 0;
+    message.bounds = object.bounds?.map((e) => e) || [];
+    message.buckets = object.buckets?.map((e) => e) || [];
+    message.sum = object.sum ?? 0;
+    message.help = object.help ?? "";
     return message;
   },
 };
@@ -695,6 +1097,7 @@ function createBaseAppInfo(): AppInfo {
     reloading: false,
     host: "",
     hostEnv: {},
+    metrics: [],
   };
 }
 
@@ -727,6 +1130,9 @@ export const AppInfo: MessageFns<AppInfo> = {
     globalThis.Object.entries(message.hostEnv).forEach(([key, value]: [string, string]) => {
       AppInfo_HostEnvEntry.encode({ key: key as any, value }, writer.uint32(74).fork()).join();
     });
+    for (const v of message.metrics) {
+      AppMetric.encode(v!, writer.uint32(82).fork()).join();
+    }
     return writer;
   },
 
@@ -818,6 +1224,14 @@ export const AppInfo: MessageFns<AppInfo> = {
             }
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.metrics.push(AppMetric.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -881,6 +1295,9 @@ export const AppInfo: MessageFns<AppInfo> = {
           {},
         )
         : {},
+      metrics: globalThis.Array.isArray(object?.metrics)
+        ? object.metrics.map((e: any) => AppMetric.fromJSON(e))
+        : [],
     };
   },
 
@@ -919,6 +1336,9 @@ export const AppInfo: MessageFns<AppInfo> = {
         });
       }
     }
+    if (message.metrics?.length) {
+      obj.metrics = message.metrics.map((e) => AppMetric.toJSON(e));
+    }
     return obj;
   },
 
@@ -944,6 +1364,7 @@ export const AppInfo: MessageFns<AppInfo> = {
       },
       {},
     );
+    message.metrics = object.metrics?.map((e) => AppMetric.fromPartial(e)) || [];
     return message;
   },
 };

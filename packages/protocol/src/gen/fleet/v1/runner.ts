@@ -7,7 +7,7 @@
 /* eslint-disable */
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 import { AppSpec } from "./app";
-import { InstanceInfo } from "./process";
+import { AppMetric, InstanceInfo } from "./process";
 
 /**
  * The local protocol between an agent and the runner of one app, one JSON
@@ -69,6 +69,8 @@ export interface RunnerState {
   instances: InstanceInfo[];
   reloading: boolean;
   startedMs: number;
+  /** The app's own metrics (packages/probe) aggregated across its instances. */
+  metrics: AppMetric[];
 }
 
 function createBaseRunnerRequest(): RunnerRequest {
@@ -861,6 +863,7 @@ function createBaseRunnerState(): RunnerState {
     instances: [],
     reloading: false,
     startedMs: 0,
+    metrics: [],
   };
 }
 
@@ -889,6 +892,9 @@ export const RunnerState: MessageFns<RunnerState> = {
     }
     if (message.startedMs !== 0) {
       writer.uint32(64).int64(message.startedMs);
+    }
+    for (const v of message.metrics) {
+      AppMetric.encode(v!, writer.uint32(74).fork()).join();
     }
     return writer;
   },
@@ -970,6 +976,14 @@ export const RunnerState: MessageFns<RunnerState> = {
             message.startedMs = longToNumber(reader.int64());
             continue;
           }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.metrics.push(AppMetric.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1010,6 +1024,9 @@ export const RunnerState: MessageFns<RunnerState> = {
         : isSet(object.started_ms)
         ? globalThis.Number(object.started_ms)
         : 0,
+      metrics: globalThis.Array.isArray(object?.metrics)
+        ? object.metrics.map((e: any) => AppMetric.fromJSON(e))
+        : [],
     };
   },
 
@@ -1039,6 +1056,9 @@ export const RunnerState: MessageFns<RunnerState> = {
     if (message.startedMs !== 0) {
       obj.startedMs = Math.round(message.startedMs);
     }
+    if (message.metrics?.length) {
+      obj.metrics = message.metrics.map((e) => AppMetric.toJSON(e));
+    }
     return obj;
   },
 
@@ -1055,6 +1075,7 @@ export const RunnerState: MessageFns<RunnerState> = {
     message.instances = object.instances?.map((e) => InstanceInfo.fromPartial(e)) || [];
     message.reloading = object.reloading ?? false;
     message.startedMs = object.startedMs ?? 0;
+    message.metrics = object.metrics?.map((e) => AppMetric.fromPartial(e)) || [];
     return message;
   },
 };
