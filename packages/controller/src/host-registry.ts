@@ -135,6 +135,8 @@ export class HostRegistry {
     entry.info.lastSeenMs = now;
     entry.info.load1 = hb.load1;
     entry.info.memoryFreeBytes = hb.memoryFreeBytes;
+    entry.info.diskFreeBytes = hb.diskFreeBytes;
+    entry.info.diskTotalBytes = hb.diskTotalBytes;
     entry.info.clockSkewMs = hb.timeMs ? hb.timeMs - now : 0;
     if (entry.info.status === HostStatus.HOST_STATUS_READY) entry.info.problem = skewProblem(name, entry.info.clockSkewMs);
   }
