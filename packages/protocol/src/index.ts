@@ -6,6 +6,7 @@ export * from './gen/fleet/v1/agent_link';
 export * from './gen/fleet/v1/release';
 export * from './release-layout';
 export * from './deploy-words';
+export * from './metric-names';
 export {
   RunnerRequest,
   RunnerResponse,
