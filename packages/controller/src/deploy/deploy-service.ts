@@ -116,9 +116,10 @@ export function createDeployService(deps: DeployServiceDeps): DeployHandlers {
     const info = e.apps.get(app);
     return info ? (info.spec?.release ?? 0) : undefined;
   };
+  /** By id or prefix; the live state when it is running (the book holds its last persisted step). */
   const found = (id: string): Deployment => {
-    const d = driver.current(id) ?? undefined;
-    if (!d || !id) throw new NotFoundError(`no deployment ${id || '(empty id)'}`, { hint: 'list them with `fleet deploy status`' });
+    const d = id ? book.deployment(id) : undefined;
+    if (!d) throw new NotFoundError(`no deployment ${id || '(empty id)'}`, { hint: 'list them with `fleet deploy status`' });
     return driver.current(d.id) ?? d;
   };
 
