@@ -20,6 +20,7 @@ import { registerKill } from './commands/kill';
 import { registerLifecycle } from './commands/lifecycle';
 import { registerList } from './commands/list';
 import { registerLogs } from './commands/logs';
+import { registerMonit } from './commands/monit';
 import { registerPing } from './commands/ping';
 import { registerResurrect } from './commands/resurrect';
 import { registerSave } from './commands/save';
@@ -46,6 +47,7 @@ export function buildProgram(ctx: CommandContext): Command {
   registerLifecycle(program, ctx);
   registerScale(program, ctx);
   registerLogs(program, ctx);
+  registerMonit(program, ctx);
   registerFlush(program, ctx);
   registerConfig(program, ctx);
   registerSave(program, ctx);
