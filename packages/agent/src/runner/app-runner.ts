@@ -10,10 +10,12 @@ import {
   type RunnerState,
   RUNNER_PROTOCOL_VERSION,
 } from '@fleet/protocol/runner';
+import { aggregateMetrics } from './aggregate-metrics';
 import { InstanceProcess } from './instance-process';
 import { InstanceLifecycle } from './instance-state';
 import { decideRestart, historyForUserStart, initialHistory, type RestartHistory } from './restart-policy';
 import { LogFilePool, logSink } from './instance-logs';
+import { ReadingsThrottle } from './readings-throttle';
 
 export interface Clock {
   now(): number;
@@ -89,11 +91,14 @@ export class AppRunner {
   private reloading = false;
   private readonly startedMs: number;
   private readonly stderrTail = new WeakMap<InstanceProcess, string>();
+  /** Paces pushes for vitals and app metrics (readings-throttle.ts). */
+  private readonly readings: ReadingsThrottle;
 
   constructor(private readonly opts: AppRunnerOptions) {
     this.spec = opts.spec;
     this.desired = opts.desired;
     this.clock = opts.clock ?? systemClock;
+    this.readings = new ReadingsThrottle(this.clock, () => this.changed());
     this.startedMs = this.clock.now();
   }
 
@@ -186,6 +191,7 @@ export class AppRunner {
 
   async shutdown(): Promise<void> {
     await this.stop();
+    this.readings.cancel();
     await Promise.all([...this.retiring]);
     this.logs.flushAll();
     await this.logs.closeAll();
@@ -216,16 +222,17 @@ export class AppRunner {
   }
 
   state(): RunnerState {
+    const instances = this.slots.map((slot) => this.info(slot));
     return {
       protocolVersion: RUNNER_PROTOCOL_VERSION,
       runnerVersion: this.opts.version,
       runnerPid: process.pid,
       spec: this.spec,
       desired: this.desired,
-      instances: this.slots.map((slot) => this.info(slot)),
+      instances,
       reloading: this.reloading,
       startedMs: this.startedMs,
-      metrics: [],
+      metrics: aggregateMetrics(instances.map((i) => i.metrics)),
     };
   }
 
@@ -327,6 +334,7 @@ export class AppRunner {
       out(null);
       err(null);
     });
+    proc.on('readings', () => this.readings.readingsChanged());
     return proc;
   }
 
@@ -337,6 +345,8 @@ export class AppRunner {
     Object.assign(env, this.spec.env);
     env[this.spec.instanceVar || 'NODE_APP_INSTANCE'] = String(index);
     env.FLEET_APP_NAME = this.spec.name;
+    // Lets the preload shim and @fleet/probe tell that their parent is this runner (see shim/vitals-shim.js).
+    env.FLEET_RUNNER_PID = String(process.pid);
     env.name = this.spec.name; // PM2 sets these; real apps read them
     env.pm_id = String(index);
     if (this.spec.incrementVar) {
@@ -507,11 +517,13 @@ export class AppRunner {
   private info(slot: Slot): InstanceInfo {
     const status = slot.lifecycle.status;
     const running = status === InstanceStatus.INSTANCE_STATUS_ONLINE || status === InstanceStatus.INSTANCE_STATUS_LAUNCHING || status === InstanceStatus.INSTANCE_STATUS_STOPPING;
+    // Readings belong to the process that sent them: none for an instance that is not running.
+    const live = running && slot.proc?.running ? slot.proc : undefined;
     return {
       app: this.spec.name,
       appId: 0,
       instance: slot.index,
-      pid: running && slot.proc?.running ? slot.proc.pid : 0,
+      pid: live ? live.pid : 0,
       status,
       cpuPercent: 0,
       memoryBytes: 0,
@@ -526,14 +538,15 @@ export class AppRunner {
       events: slot.lifecycle.events,
       host: '',
       release: slot.release,
-      eventLoopLagMs: 0,
-      heapUsedBytes: 0,
-      heapTotalBytes: 0,
-      metrics: [],
+      eventLoopLagMs: live?.vitals?.lagMs ?? 0,
+      heapUsedBytes: live?.vitals?.heapUsed ?? 0,
+      heapTotalBytes: live?.vitals?.heapTotal ?? 0,
+      metrics: live?.metrics ?? [],
     };
   }
 
   private changed(): void {
+    this.readings.pushed();
     this.opts.onChange?.();
   }
 

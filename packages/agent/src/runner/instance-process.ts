@@ -13,8 +13,11 @@ import { EventEmitter } from 'node:events';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { AppSpec } from '@fleet/protocol/runner';
+import type { AppMetric } from './metric-kind';
+import { parseMetrics, parseVitals, type Vitals } from './probe-messages';
 
-const SHIM = path.resolve(__dirname, '../../../shim/drain-shim.js');
+/** Preloaded into every Node instance: reload draining, and vitals (lag, heap) for the runner. */
+const SHIMS = ['drain-shim.js', 'vitals-shim.js'].map((f) => path.resolve(__dirname, '../../../shim', f));
 
 /**
  * How a worker gets a process group of its own. cluster.fork has no `detached`
@@ -45,6 +48,8 @@ export interface InstanceProcessEvents {
   drained: [];
   stdout: [chunk: Buffer];
   stderr: [chunk: Buffer];
+  /** Sent new vitals or metrics (read them from `vitals` / `metrics`). */
+  readings: [];
 }
 
 export class InstanceProcess extends EventEmitter<InstanceProcessEvents> {
@@ -52,6 +57,10 @@ export class InstanceProcess extends EventEmitter<InstanceProcessEvents> {
   readonly isNode: boolean;
   private readonly worker?: Worker;
   private exited = false;
+  /** What the preload shim last reported (lag, heap); undefined before its first report. */
+  vitals?: Vitals;
+  /** What @fleet/probe last reported: the app's own metrics, as of its last report. */
+  metrics: AppMetric[] = [];
 
   private constructor(child: ChildProcess, worker: Worker | undefined) {
     super();
@@ -65,6 +74,8 @@ export class InstanceProcess extends EventEmitter<InstanceProcessEvents> {
       worker.on('message', (msg: unknown) => {
         if (msg === 'ready') this.emit('ready', 'ready-message');
         else if (isFleetMessage(msg, 'drained')) this.emit('drained');
+        else if (isFleetMessage(msg, 'vitals')) this.take(parseVitals(msg), undefined);
+        else if (isFleetMessage(msg, 'metrics')) this.take(undefined, parseMetrics(msg));
       });
       // A worker can error (EPIPE on its channel) while exiting; 'exit' still follows.
       worker.on('error', () => {});
@@ -74,6 +85,13 @@ export class InstanceProcess extends EventEmitter<InstanceProcessEvents> {
       this.exited = true;
       this.emit('exit', code, signal);
     });
+  }
+
+  private take(vitals: Vitals | undefined, metrics: AppMetric[] | undefined): void {
+    if (!vitals && !metrics) return; // malformed: keep what was last reported
+    if (vitals) this.vitals = vitals;
+    if (metrics) this.metrics = metrics;
+    this.emit('readings');
   }
 
   static launch(req: LaunchRequest): InstanceProcess {
@@ -95,7 +113,7 @@ export class InstanceProcess extends EventEmitter<InstanceProcessEvents> {
 
   private static launchWorker(req: LaunchRequest): InstanceProcess {
     const { spec } = req;
-    const execArgv = [...spec.interpreterArgs, '--require', SHIM];
+    const execArgv = [...spec.interpreterArgs, ...SHIMS.flatMap((shim) => ['--require', shim])];
     const realNode = process.execPath;
     cluster.setupPrimary({
       exec: spec.script,

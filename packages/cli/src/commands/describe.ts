@@ -1,8 +1,9 @@
-// fleet describe <app>: the compiled spec, then each instance with its recent
-// events. Env values are masked in both outputs: describe output gets pasted
-// into tickets and chat.
+// fleet describe <app>: the compiled spec, then each instance (with event-loop
+// lag and heap as a Node instance reports them) and its recent events, then the
+// app's own metrics (@fleet/probe) summed across its instances. Env values are
+// masked in both outputs: describe output gets pasted into tickets and chat.
 import type { Command } from 'commander';
-import type { AppInfo, InstanceInfo } from '@fleet/protocol';
+import type { AppInfo, AppMetric, InstanceInfo } from '@fleet/protocol';
 import { addHostOptions, whereOf, type HostFlags } from '../host-options';
 import type { CommandContext } from '../context';
 import { EXIT_OK } from '../exit-codes';
@@ -15,12 +16,18 @@ import { formatPercent } from '../format/percent';
 import { specJson } from '../format/spec-json';
 import { colorStatus, instanceExecMode, statusWord } from '../format/status';
 import { renderTable } from '../format/table';
+import { formatMetricValue, metricKindWord } from '../monit/metric-format';
 
 /** Events shown per instance in human output; --json gives all the daemon keeps. */
 const RECENT_EVENTS = 10;
 
 export interface DescribeFlags extends HostFlags {
   json?: boolean;
+}
+
+/** An app metric in --json: every field, kind as a word (counter, gauge, meter, histogram). */
+function metricJson(m: AppMetric): Record<string, unknown> {
+  return { name: m.name, kind: metricKindWord(m.kind), help: m.help, value: m.value, count: m.count, sum: m.sum, bounds: m.bounds, buckets: m.buckets };
 }
 
 export function describeJson(app: AppInfo): Record<string, unknown> {
@@ -50,8 +57,15 @@ export function describeJson(app: AppInfo): Record<string, unknown> {
       lastExitCode: i.lastExitCode,
       lastExitSignal: i.lastExitSignal,
       host: i.host,
+      // Reported by a Node instance itself every few seconds; 0 before its first report or when not Node.
+      eventLoopLagMs: i.eventLoopLagMs,
+      heapUsedBytes: i.heapUsedBytes,
+      heapTotalBytes: i.heapTotalBytes,
+      metrics: (i.metrics ?? []).map(metricJson),
       events: i.events.map((e) => ({ timeMs: e.timeMs, from: statusWord(e.from), to: statusWord(e.to), reason: e.reason })),
     })),
+    // The app's own metrics summed across its instances (counters, meters and gauges add up, histograms merge).
+    metrics: (app.metrics ?? []).map(metricJson),
   };
 }
 
@@ -71,8 +85,11 @@ export function renderDescribe(app: AppInfo, colors: Colors): string {
 
   const instances = [...app.instances].sort((a, b) => a.instance - b.instance);
   if (instances.length === 0) return text + '\n  no instances\n';
+  // Lag and heap come from inside Node instances; a python or binary app has none to show.
+  const vitals = instances.some((i) => i.heapTotalBytes > 0);
+  const headers = ['#', 'pid', 'status', 'restarts', 'uptime', 'cpu', 'mem', ...(vitals ? ['lag', 'heap'] : []), 'last exit'];
   text += '\n' + indent(renderTable(
-    ['#', 'pid', 'status', 'restarts', 'uptime', 'cpu', 'mem', 'last exit'].map((header) => ({
+    headers.map((header) => ({
       header: colors.bold(header),
       align: header === 'status' || header === 'last exit' ? ('left' as const) : ('right' as const),
     })),
@@ -84,9 +101,18 @@ export function renderDescribe(app: AppInfo, colors: Colors): string {
       statusWord(i.status) === 'online' ? formatDuration(i.uptimeMs) : '-',
       i.pid > 0 ? formatPercent(i.cpuPercent) : '-',
       i.pid > 0 ? formatBytes(i.memoryBytes) : '-',
+      ...(vitals ? vitalsCells(i) : []),
       lastExit(i),
     ]),
   ));
+  const metrics = app.metrics ?? [];
+  if (metrics.length > 0) {
+    text += `\n  ${colors.bold('metrics')} ${colors.gray('(all instances; per instance: --json)')}\n`;
+    text += indent(renderTable(
+      ['name', 'kind', 'value', 'help'].map((header) => ({ header: colors.bold(header) })),
+      metrics.map((m) => [m.name, metricKindWord(m.kind), formatMetricValue(m), m.help]),
+    ));
+  }
   const events = instances.flatMap((i) => i.events.slice(-RECENT_EVENTS).map((e) => ({ i, e })));
   if (events.length > 0) {
     text += `\n  ${colors.bold('recent events')}\n`;
@@ -96,6 +122,20 @@ export function renderDescribe(app: AppInfo, colors: Colors): string {
     }
   }
   return text;
+}
+
+/** Lag and heap cells; '-' until the instance's first report (or when it is not running). */
+function vitalsCells(i: InstanceInfo): [string, string] {
+  if (i.pid <= 0 || i.heapTotalBytes <= 0) return ['-', '-'];
+  return [formatLag(i.eventLoopLagMs), `${formatBytes(i.heapUsedBytes)}/${formatBytes(i.heapTotalBytes)}`];
+}
+
+/** Event-loop lag: 0.3ms, 12ms, 1.5s. */
+export function formatLag(ms: number): string {
+  if (!Number.isFinite(ms) || ms <= 0) return '0ms';
+  if (ms < 10) return `${Math.round(ms * 10) / 10}ms`;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  return `${Math.round(ms / 100) / 10}s`;
 }
 
 function lastExit(i: InstanceInfo): string {
