@@ -35,9 +35,10 @@ function grpc() {
 
 class Controller {
   /**
-   * @param {{heartbeat?: string, env?: object, nodeArgs?: string[]}} opts
+   * @param {{heartbeat?: string, env?: object, nodeArgs?: string[], args?: string[]}} opts
    *   env: extra env for the controller process; nodeArgs: node flags before the
-   *   script (--cpu-prof, which Node 20 refuses in NODE_OPTIONS).
+   *   script (--cpu-prof, which Node 20 refuses in NODE_OPTIONS); args: more
+   *   `fleet controller` flags (--nats …).
    */
   constructor(opts = {}) {
     this.opts = opts;
@@ -67,6 +68,7 @@ class Controller {
       '--heartbeat', this.opts.heartbeat || '5s',
       '--seed-token', `operator:${this.tokens.operator}`,
       '--seed-token', `agent:${this.tokens.agent}`,
+      ...(this.opts.args || []),
     ];
     const child = spawn(process.execPath, args, {
       cwd: ROOT,

@@ -355,7 +355,11 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
         const filter = logFilter(req, entries);
         const local = entries.filter((e) => e.link?.follow);
         const remote = entries.filter((e) => !e.link?.follow);
-        if (filter.apps && local.length === 0 && !remote.some((e) => [...e.apps.values()].some((a) => filter.apps!.has(a.spec?.name ?? '')))) {
+        // With NATS, lines of hosts linked to other controllers come here too: "every host" takes them in.
+        const everyHost = deps.logs.clusterWide && isEmptySelector(req.where);
+        const anyoneLogs = async (): Promise<boolean> =>
+          everyHost && (await deps.logs.tail({ stream: LogStream.LOG_STREAM_UNSPECIFIED, apps: filter.apps }, 1)).length > 0;
+        if (filter.apps && local.length === 0 && !remote.some((e) => [...e.apps.values()].some((a) => filter.apps!.has(a.spec?.name ?? ''))) && !(await anyoneLogs())) {
           throw new NotFoundError(`no app ${req.target} on ${entries.map((e) => e.info.name).join(', ')}`, {
             app: req.target,
             hint: 'see the apps with `fleet ls`',
@@ -367,11 +371,12 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
             call.emit('error', toServiceError(new DeniedError(`this log stream ended: ${reason}`)));
           });
           // Backlog from the hub's window and the subscription in one step: no line twice, none missed.
-          if (remote.length > 0) {
+          if (remote.length > 0 || everyHost) {
             // Following every host includes hosts that register later.
             const rf = { ...filter, hosts: isEmptySelector(req.where) && local.length === 0 ? undefined : new Set(remote.map((e) => e.info.name)) };
-            for (const line of deps.logs.recent(rf, req.lines)) emit(line);
-            unsubscribe = deps.logs.subscribe(rf, emit);
+            const stop = await deps.logs.follow(rf, req.lines, emit);
+            if (closed) stop();
+            else unsubscribe = stop;
           }
           for (const e of local) {
             const grep = filter.grep;
@@ -383,18 +388,23 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
         const tails = await Promise.all(
           entries.map(async (e) => {
             const hf = { ...filter, hosts: new Set([e.info.name]) };
-            if (!e.link || e.info.status !== HostStatus.HOST_STATUS_READY) return deps.logs.recent(hf, req.lines);
+            if (!e.link || e.info.status !== HostStatus.HOST_STATUS_READY) return deps.logs.tail(hf, req.lines);
             try {
               return (await e.link.call('logs', req)).lines.filter((l) => matchesLog(hf, l));
             } catch (err) {
               if (entries.length === 1) throw deps.mode === 'controller' ? onHost(e.info.name, err) : err;
               // A host without the app has nothing to show; an unreachable one, its last lines.
-              return asFleetError(err)?.code === 'NOT_FOUND' ? [] : deps.logs.recent(hf, req.lines);
+              return asFleetError(err)?.code === 'NOT_FOUND' ? [] : deps.logs.tail(hf, req.lines);
             }
           }),
         );
+        if (everyHost) {
+          const known = new Set(entries.map((e) => e.info.name));
+          const elsewhere = (await deps.logs.tail({ ...filter, hosts: undefined }, req.lines)).filter((l) => !known.has(l.host));
+          if (elsewhere.length > 0) tails.push(elsewhere);
+        }
         // A bounded tail: written whole (grpc buffers it), then the stream ends.
-        for (const line of entries.length === 1 ? tails[0] : mergeByTime(tails.flat())) if (!closed) call.write(line);
+        for (const line of tails.length === 1 ? tails[0] : mergeByTime(tails.flat())) if (!closed) call.write(line);
         call.end();
       };
       run().catch((err: unknown) => {

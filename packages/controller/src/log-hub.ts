@@ -1,12 +1,15 @@
-// Log fan-in: lines arrive from hosts (over agent links today, a NATS consumer
-// next) and leave to `fleet logs -f` subscribers. The hub keeps a bounded
-// recent window per host and app, so a follow starts with context and a
-// disconnected host's last lines can still be shown.
+// Log fan-in: lines arrive from hosts (over agent links, or taken from NATS by
+// this controller's share of the queue group) and leave to `fleet logs -f`
+// subscribers. The hub keeps a bounded recent window per host and app, so a
+// follow starts with context and a disconnected host's last lines can still be
+// shown. With NATS, `fleet logs` reads a NatsLogFeed (nats/nats-log-feed.ts)
+// built around this hub instead of the hub itself.
 import { type LogLine, LogStream } from '@fleet/protocol';
 import { LRUCache } from 'lru-cache';
 
-/** Where received lines go. A NATS transport feeds the same interface. */
+/** Where received lines go. */
 export interface LogSink {
+  /** Kept in the windows and passed to this process's followers. */
   publish(lines: LogLine[]): void;
 }
 
@@ -21,9 +24,18 @@ export interface LogFilter {
 
 /** What `fleet logs` reads. */
 export interface LogFeed {
-  subscribe(filter: LogFilter, onLine: (line: LogLine) => void): () => void;
   /** The last `n` lines of each matching host/app window, oldest first. */
-  recent(filter: LogFilter, n: number): LogLine[];
+  tail(filter: LogFilter, n: number): Promise<LogLine[]>;
+  /**
+   * The last `n` matching lines, then every new one, as one step: no line
+   * twice, none missed. Resolves once following; call the result to stop.
+   */
+  follow(filter: LogFilter, n: number, onLine: (line: LogLine) => void): Promise<() => void>;
+  /**
+   * Lines of hosts linked to other controllers reach this feed too (NATS):
+   * following every host follows those, though this controller's registry does not list them.
+   */
+  readonly clusterWide: boolean;
 }
 
 export function matchesLog(filter: LogFilter, line: LogLine): boolean {
@@ -69,17 +81,28 @@ export class LogHub implements LogSink, LogFeed {
     this.windows = new LRUCache({ max: opts.maxWindows ?? 10_000 });
   }
 
+  readonly clusterWide = false;
+
   publish(lines: LogLine[]): void {
     for (const line of lines) {
-      const key = `${line.host}\0${line.app}`;
-      let w = this.windows.get(key);
-      if (!w) {
-        w = new Window(this.windowLines);
-        this.windows.set(key, w);
-      }
-      w.push(line);
+      this.keepLine(line);
       for (const s of this.subscribers) if (matchesLog(s.filter, line)) s.onLine(line);
     }
+  }
+
+  /** Into the windows only: lines whose followers are served elsewhere (NATS subscriptions). */
+  keep(lines: LogLine[]): void {
+    for (const line of lines) this.keepLine(line);
+  }
+
+  private keepLine(line: LogLine): void {
+    const key = `${line.host}\0${line.app}`;
+    let w = this.windows.get(key);
+    if (!w) {
+      w = new Window(this.windowLines);
+      this.windows.set(key, w);
+    }
+    w.push(line);
   }
 
   subscribe(filter: LogFilter, onLine: (line: LogLine) => void): () => void {
@@ -88,6 +111,17 @@ export class LogHub implements LogSink, LogFeed {
     return () => this.subscribers.delete(sub);
   }
 
+  tail(filter: LogFilter, n: number): Promise<LogLine[]> {
+    return Promise.resolve(this.recent(filter, n));
+  }
+
+  follow(filter: LogFilter, n: number, onLine: (line: LogLine) => void): Promise<() => void> {
+    // Synchronous: no line can arrive between the backlog and the subscription.
+    for (const line of this.recent(filter, n)) onLine(line);
+    return Promise.resolve(this.subscribe(filter, onLine));
+  }
+
+  /** The last `n` lines of each matching host/app window, oldest first. */
   recent(filter: LogFilter, n: number): LogLine[] {
     if (n <= 0) return [];
     const out: LogLine[] = [];

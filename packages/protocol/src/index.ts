@@ -7,6 +7,7 @@ export * from './gen/fleet/v1/release';
 export * from './release-layout';
 export * from './deploy-words';
 export * from './metric-names';
+export * from './nats-subjects';
 export {
   RunnerRequest,
   RunnerResponse,

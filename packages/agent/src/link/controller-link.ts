@@ -18,6 +18,7 @@ import {
 import { type ChannelCredentials, type ClientDuplexStream, Metadata, type ServiceError } from '@grpc/grpc-js';
 import type { HostService } from '../daemon/host-service';
 import { CommandRunner } from './command-runner';
+import type { DataPlane } from './data-plane';
 import { LogShipper } from './log-shipper';
 import { reconnectDelay } from './reconnect-backoff';
 import { ShippedPositions } from './shipped-positions';
@@ -40,6 +41,8 @@ export interface ControllerLinkOptions {
   /** How often the agent looks for state changes to send. */
   stateIntervalMs?: number;
   random?: () => number;
+  /** Takes the log lines instead of this link (NATS); the link keeps the control. @default none: lines go up the link */
+  dataPlane?: DataPlane;
 }
 
 const BATCH_LINES = 1000;
@@ -77,7 +80,7 @@ export class ControllerLink {
     this.shipper = new LogShipper(
       (req, emit, resume) => opts.host.follow(req, emit, resume),
       opts.logBufferLines ?? 10_000,
-      () => this.scheduleFlush(),
+      () => (opts.dataPlane ? opts.dataPlane.linesWaiting() : this.scheduleFlush()),
       opts.log,
       this.positions,
     );
@@ -86,6 +89,7 @@ export class ControllerLink {
   start(): void {
     // Lines are followed from now on, connected or not: the buffer bridges outages.
     this.shipper.sync(this.opts.host.snapshot());
+    this.opts.dataPlane?.start(this.shipper.buffer, (lines) => this.positions?.confirm(lines));
     this.stateTimer = setInterval(() => this.pushState(), this.opts.stateIntervalMs ?? 1000);
     this.stateTimer.unref();
     if (this.positions) {
@@ -103,6 +107,7 @@ export class ControllerLink {
     clearInterval(this.heartbeatTimer);
     clearTimeout(this.retryTimer);
     this.shipper.stop();
+    this.opts.dataPlane?.stop();
     this.stream?.end();
     this.client?.close();
   }
@@ -234,7 +239,7 @@ export class ControllerLink {
   }
 
   private scheduleFlush(): void {
-    if (this.flushScheduled || !this.connected || this.blocked) return;
+    if (this.flushScheduled || !this.connected || this.blocked || this.opts.dataPlane) return;
     this.flushScheduled = true;
     // A short pause gathers a burst of lines into one batch.
     setTimeout(() => {
@@ -249,7 +254,7 @@ export class ControllerLink {
    */
   private flush(): void {
     const stream = this.stream;
-    if (!stream || !this.connected || this.blocked) return;
+    if (!stream || !this.connected || this.blocked || this.opts.dataPlane) return;
     while (this.shipper.buffer.size > 0 && this.unackedLines < this.shipper.buffer.capacity) {
       const batch: LogBatch = { ...this.shipper.buffer.take(BATCH_LINES), seq: ++this.logSeq };
       this.unacked.push(batch);

@@ -1,2 +1,3 @@
 // Transport helpers shared by the controller, the agent and the CLI.
 export * from './tls';
+export * from './nats-target';
