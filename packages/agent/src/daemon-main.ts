@@ -7,8 +7,9 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { clientCredentials, type ClientTlsOptions, FleetService, FLEET_VERSION, fleetPaths, resolveHome } from '@fleet/protocol';
+import { clientCredentials, type ClientTlsOptions, FleetService, FLEET_VERSION, fleetPaths, type NatsFlags, natsTarget, resolveHome } from '@fleet/protocol';
 import { ArtifactStore, createControllerService, createDeployService, DeployDriver, HostRegistry, LogHub, localAuthorizer, ReleaseBook } from '@fleet/controller';
+import { checkMetricsListen, registrySnapshot, type RunningMetricsServer, startMetricsServer, staticTokenGuard } from '@fleet/controller';
 import { appsRootOf, type ArtifactFetcher, createReleaseHost } from './releases/release-host';
 import { AppRegistry } from './daemon/app-registry';
 import { createHostService } from './daemon/host-service';
@@ -38,9 +39,19 @@ export interface DaemonOptions {
   hostEnv?: Record<string, string>;
   controller?: ControllerTarget;
   logBufferLines?: number;
+  /** Logs, events and metrics go to NATS instead of up the controller link (needs `controller`). @default off */
+  nats?: NatsFlags;
+  /** host:port for this host's GET /metrics, /healthz, /api/v1/*; beyond loopback only with metricsToken. @default off */
+  metricsListen?: string;
+  /** The secret of --metrics-token-file: required as `Authorization: Bearer` on every request but /healthz. */
+  metricsToken?: string;
 }
 
 export async function main(opts: DaemonOptions = {}): Promise<void> {
+  // A metrics address that breaks the rule (metrics-access.ts) stops the start before anything runs.
+  const metricsGuard = opts.metricsToken === undefined ? undefined : staticTokenGuard(opts.metricsToken);
+  if (opts.metricsListen) checkMetricsListen(opts.metricsListen, { who: 'agent', token: metricsGuard !== undefined });
+  const natsAt = opts.nats && natsTarget(opts.nats);
   const home = opts.home ?? resolveHome();
   const paths = fleetPaths(home);
   fs.mkdirSync(home, { recursive: true, mode: 0o700 });
@@ -64,6 +75,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   const registry = new AppRegistry({ paths, env: baseEnv(process.env), hostEnv, log });
   const sampler = new MetricsSampler(() => registry.allPids(), Number(process.env.FLEET_SAMPLE_MS || 5000));
   let link: ControllerLink | undefined;
+  let metrics: RunningMetricsServer | undefined;
   // Local mode keeps its own release record and artifacts; an agent of a fleet fetches from its controller.
   const deployData = path.join(home, 'deploys');
   const artifacts = new ArtifactStore(deployData);
@@ -83,6 +95,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
     if (exiting) return;
     exiting = true;
     link?.stop();
+    void metrics?.close();
     driver.stop();
     sampler.stop();
     registry.detach();
@@ -134,9 +147,33 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   fs.chmodSync(paths.socket, 0o600);
   fs.writeFileSync(paths.pidFile, String(process.pid), { mode: 0o600 });
   log(`fleet ${FLEET_VERSION} agent ${identity().name} serving ${paths.socket}`);
+  if (opts.metricsListen) {
+    // This host only: the embedded registry holds no other.
+    metrics = await startMetricsServer({
+      listen: opts.metricsListen,
+      snapshot: registrySnapshot(hosts, opts.controller ? undefined : book),
+      health: () => (exiting ? { ok: false, detail: 'the agent is exiting' } : { ok: true, detail: `agent ${identity().name}` }),
+      guard: metricsGuard,
+      log,
+    }).catch((err: unknown) => {
+      exit(1);
+      throw err;
+    });
+  }
 
   if (opts.controller) {
+    const dataPlane =
+      natsAt &&
+      new (require('./link/nats-uplink') as typeof import('./link/nats-uplink')).NatsUplink({
+        target: natsAt,
+        host: identity().name,
+        instanceId: identity().instanceId,
+        log,
+        snapshot: () => host.snapshot(),
+        vitals: () => hostVitals(home),
+      });
     link = new ControllerLink({
+      dataPlane: dataPlane || undefined,
       address: opts.controller.address,
       credentials: clientCredentials(opts.controller.tls),
       token: opts.controller.token,

@@ -11,6 +11,8 @@ import {
   FLEET_VERSION,
   FleetService,
   isLoopbackAddress,
+  type NatsFlags,
+  natsTarget,
   parseListen,
   serverCredentials,
 } from '@fleet/protocol';
@@ -20,6 +22,9 @@ import { type Role } from './auth/roles';
 import { TokenStore } from './auth/token-store';
 import { ControllerStore } from './controller-store';
 import { createControllerService } from './fleet-service';
+import { checkMetricsListen, tokenStoreGuard } from './http/metrics-access';
+import { type RunningMetricsServer, startMetricsServer } from './http/metrics-server';
+import { registrySnapshot } from './http/registry-snapshot';
 import { HostRegistry } from './host-registry';
 import { LogHub } from './log-hub';
 import { OpenStreams } from './open-streams';
@@ -50,11 +55,22 @@ export interface ControllerOptions {
   maxArtifactBytes?: number;
   /** Tokens given up front (tests, demos): role and secret. */
   seedTokens?: { role: Role; token: string; name: string }[];
+  /** NATS as the data plane for logs, events and metrics (`--nats` and its companions). @default off: gRPC alone */
+  nats?: NatsFlags;
+  /** Keep fleet.<cluster>.logs.> in a JetStream stream this long (`--nats-logs-retention`). @default off */
+  natsLogsRetentionMs?: number;
+  /**
+   * host:port for GET /metrics, /healthz, /api/v1/* (http/metrics-access.ts has the rule).
+   * @default off
+   */
+  metricsListen?: string;
 }
 
 export interface RunningController {
   port: number;
   address: string;
+  /** http(s)://host:port of --metrics-listen, when given. */
+  metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -73,7 +89,12 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
       hint: 'pass --tls-cert and --tls-key (and give agents and CLIs --tls-ca), or --insecure on a network you trust',
     });
   }
+  const metricsAt = opts.metricsListen ? checkMetricsListen(opts.metricsListen, { who: 'controller', tls, insecure: opts.insecure }) : undefined;
   const credentials = serverCredentials(tls ? { cert: opts.tlsCert, key: opts.tlsKey, ca: opts.tlsCa } : { insecure: true });
+  if (opts.natsLogsRetentionMs && !opts.nats) {
+    throw new BadInputError('--nats-logs-retention keeps logs in NATS JetStream: it needs --nats', { hint: 'add --nats nats://<server>:4222 (a server started with -js)' });
+  }
+  const natsAt = opts.nats ? natsTarget(opts.nats) : undefined;
 
   fs.mkdirSync(opts.dataDir, { recursive: true, mode: 0o700 });
   const tokens = TokenStore.open(path.join(opts.dataDir, 'tokens.json'));
@@ -91,6 +112,16 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   store = new ControllerStore(opts.dataDir, () => registry.persisted(), 500, 10_000, Date.now, log);
   registry.load(store.load());
   const hub = new LogHub({ windowLines: opts.logWindowLines });
+  // With --nats, agents' lines come from NATS too and `fleet logs` reads across the controllers sharing it.
+  const nats = natsAt
+    ? (require('./nats/nats-data-plane') as typeof import('./nats/nats-data-plane')).createNatsDataPlane({
+        target: natsAt,
+        hub,
+        log,
+        name: `fleet controller ${os.hostname()} pid ${process.pid}`,
+        logsRetentionMs: opts.natsLogsRetentionMs,
+      })
+    : undefined;
   const auth = (metadata: Parameters<typeof authorize>[1], method: string) => authorize(tokens, metadata, method);
   const streams = new OpenStreams();
   const artifacts = new ArtifactStore(opts.dataDir, opts.maxArtifactBytes);
@@ -108,7 +139,7 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
     FleetService,
     createControllerService({
       registry,
-      logs: hub,
+      logs: nats?.feed ?? hub,
       authorize: auth,
       mode: 'controller',
       streams,
@@ -131,6 +162,26 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const boundPort = await new Promise<number>((resolve, reject) =>
     server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, credentials, (err, p) => (err ? reject(new BadInputError(`cannot listen on ${opts.listen}: ${err.message}`, { hint: 'is another controller on that port? pick another with --listen' })) : resolve(p))),
   );
+  let serving = true;
+  let metrics: RunningMetricsServer | undefined;
+  if (opts.metricsListen && metricsAt) {
+    // Beyond loopback: a viewer (or operator) token, over HTTPS when the controller has a certificate.
+    const open = isLoopbackAddress(metricsAt.host);
+    try {
+      metrics = await startMetricsServer({
+        listen: opts.metricsListen,
+        snapshot: registrySnapshot(registry, book),
+        health: () => (serving ? { ok: true, detail: `controller listening on ${host}:${boundPort}` } : { ok: false, detail: 'the controller is stopping' }),
+        guard: open ? undefined : tokenStoreGuard(tokens, FleetService.list.path),
+        tls: tls && !open ? { cert: fs.readFileSync(opts.tlsCert!), key: fs.readFileSync(opts.tlsKey!) } : undefined,
+        log,
+      });
+    } catch (err) {
+      server.forceShutdown();
+      throw err;
+    }
+  }
+  nats?.start();
   const tickEvery = Math.max(50, Math.min(1000, Math.floor(registry.policy.heartbeatMs / 2)));
   const ticker = setInterval(() => registry.tick(), tickEvery);
   driver.resumeAll();
@@ -154,10 +205,14 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   return {
     port: boundPort,
     address,
+    metricsUrl: metrics?.url,
     stop: async () => {
+      serving = false;
+      await metrics?.close();
       clearInterval(ticker);
       driver.stop();
       store?.flush();
+      await nats?.stop();
       await new Promise<void>((resolve) => {
         server.tryShutdown(() => resolve());
         setTimeout(() => {

@@ -7,3 +7,6 @@ export { ArtifactStore } from './deploy/artifact-store';
 export { ReleaseBook } from './deploy/release-book';
 export { DeployDriver } from './deploy/deploy-driver';
 export { createDeployService } from './deploy/deploy-service';
+export { startMetricsServer, type RunningMetricsServer } from './http/metrics-server';
+export { registrySnapshot } from './http/registry-snapshot';
+export { checkMetricsListen, staticTokenGuard, tokenStoreGuard, type RequestGuard } from './http/metrics-access';

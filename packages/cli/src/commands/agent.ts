@@ -8,13 +8,14 @@ import { BadInputError, parseLabels } from '@fleet/protocol';
 import type { CommandContext } from '../context';
 import { daemonEntryPoint } from '../daemon-launcher';
 import { parseCount } from '../flag-parsers';
+import { addNatsOptions, type NatsCliFlags, natsFlags } from '../nats-flags';
 import { UsageError } from '../usage-error';
 
 interface DaemonModule {
   main(opts?: Record<string, unknown>): unknown;
 }
 
-export interface AgentFlags {
+export interface AgentFlags extends NatsCliFlags {
   controller?: string;
   name?: string;
   labels?: string;
@@ -24,6 +25,8 @@ export interface AgentFlags {
   serverName?: string;
   env?: string[];
   logBuffer?: number;
+  metricsListen?: string;
+  metricsTokenFile?: string;
 }
 
 function collectEnv(value: string, previous: string[] | undefined): string[] {
@@ -58,6 +61,17 @@ function readTokenFile(file: string, env: NodeJS.ProcessEnv): string {
   return token;
 }
 
+/** The secret scrapers of this agent's /metrics must send (no FLEET_TOKEN fallback: that one links the agent). */
+function readMetricsToken(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8').trim();
+  } catch (err) {
+    throw new BadInputError(`cannot read the metrics token file ${file}: ${(err as Error).message}`, {
+      hint: 'write a long random secret into it, e.g. `openssl rand -hex 32 > metrics.token` (chmod 600), and give scrapers the same',
+    });
+  }
+}
+
 /** Never resolves: the daemon's own handles keep the process alive, and it decides when to exit. */
 export async function agent(ctx: CommandContext, flags: AgentFlags): Promise<never> {
   let labels: Record<string, string>;
@@ -85,6 +99,12 @@ export async function agent(ctx: CommandContext, flags: AgentFlags): Promise<nev
   } else if (flags.tokenFile || flags.tlsCa || flags.insecure) {
     throw new UsageError('--token-file, --tls-ca and --insecure only apply with --controller', 'e.g. fleet agent --controller ctl.example:7070 --token-file agent.token');
   }
+  const metricsToken = flags.metricsTokenFile ? readMetricsToken(path.resolve(ctx.cwd, flags.metricsTokenFile)) : undefined;
+  if (metricsToken !== undefined && !flags.metricsListen) throw new UsageError('--metrics-token-file only applies with --metrics-listen', 'e.g. fleet agent --metrics-listen 0.0.0.0:9464 --metrics-token-file metrics.token');
+  const nats = natsFlags(flags, ctx.cwd);
+  if (nats && !controller) {
+    throw new UsageError('--nats carries the logs of a host linked to a controller: it needs --controller', 'e.g. fleet agent --controller ctl.example:7070 --nats nats://nats.example:4222');
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const daemon = require(daemonEntryPoint()) as DaemonModule;
   // Foreground: the daemon logs to stderr (a terminal, or the journal under systemd).
@@ -95,12 +115,15 @@ export async function agent(ctx: CommandContext, flags: AgentFlags): Promise<nev
     hostEnv,
     controller,
     logBufferLines: flags.logBuffer,
+    nats,
+    metricsListen: flags.metricsListen,
+    metricsToken,
   });
   return new Promise<never>(() => undefined);
 }
 
 export function registerAgent(program: Command, ctx: CommandContext): void {
-  program
+  const cmd = program
     .command('agent')
     .description("run the daemon in the foreground; with --controller, link this host to a fleet's controller")
     .option('--controller <host:port>', "the controller to dial (the host needs no open port)")
@@ -111,7 +134,10 @@ export function registerAgent(program: Command, ctx: CommandContext): void {
     .option('--server-name <name>', "the name on the controller's certificate, when it differs from the address")
     .option('--insecure', 'dial the controller without TLS')
     .option('--env <KEY=VAL>', 'set in every app on this host, over the app\'s own env (repeatable)', collectEnv)
-    .option('--log-buffer <lines>', 'log lines kept while the controller is unreachable (default 10000)', parseCount)
+    .option('--log-buffer <lines>', 'log lines kept while the controller (or NATS, with --nats) is unreachable (default 10000)', parseCount)
+    .option('--metrics-listen <host:port>', "serve this host's GET /metrics, /healthz, /api/v1/{hosts,apps} there (off by default; loopback only unless --metrics-token-file)")
+    .option('--metrics-token-file <file>', 'secret that requests to --metrics-listen must carry as Authorization: Bearer (required beyond loopback)');
+  addNatsOptions(cmd, 'this host\'s logs, events and metrics (the controller link keeps the control)')
     .option('--json', 'accepted for uniformity; the daemon writes its own log')
     .action(async (flags: AgentFlags) => {
       ctx.exitCode = await agent(ctx, flags);

@@ -8,13 +8,14 @@ import { resolveHome, UnavailableError } from '@fleet/protocol';
 import type * as Config from '@fleet/protocol/config';
 import type { CommandContext } from '../context';
 import { collectList, parseMs } from '../flag-parsers';
+import { addNatsOptions, type NatsCliFlags, natsFlags } from '../nats-flags';
 import { UsageError } from '../usage-error';
 
 interface ControllerModule {
   main(opts: Record<string, unknown>): Promise<void>;
 }
 
-export interface ControllerFlags {
+export interface ControllerFlags extends NatsCliFlags {
   listen: string;
   data?: string;
   tlsCert?: string;
@@ -25,6 +26,8 @@ export interface ControllerFlags {
   downAfter?: number | string;
   seedToken?: string[];
   maxArtifactSize?: string;
+  natsLogsRetention?: number | string;
+  metricsListen?: string;
 }
 
 function controllerModule(): ControllerModule {
@@ -44,7 +47,7 @@ export function parseSeedToken(spec: string, cwd: string): { role: string; file:
 }
 
 export function registerController(program: Command, ctx: CommandContext): void {
-  program
+  const cmd = program
     .command('controller')
     .description("run the fleet's controller in the foreground")
     .option('--listen <host:port>', 'address to serve agents and CLIs on', '127.0.0.1:7070')
@@ -57,6 +60,9 @@ export function registerController(program: Command, ctx: CommandContext): void 
     .option('--down-after <ms>', 'a host disconnected this long is down (default 5m)', parseMs)
     .option('--max-artifact-size <size>', 'largest release artifact taken (default 512M)')
     .option('--seed-token <role:file>', 'accept the token in this file with this role (repeatable)', collectList)
+    .option('--metrics-listen <host:port>', 'serve GET /metrics, /healthz, /api/v1/{hosts,apps} there (off by default; beyond loopback a viewer token is required, over TLS or with --insecure)');
+  addNatsOptions(cmd, 'the data plane: logs, events and metrics of agents started with --nats')
+    .option('--nats-logs-retention <duration>', 'keep fleet.<cluster>.logs.> in a JetStream stream this long, e.g. 24h (the server runs with -js)', parseMs)
     .action(async (flags: ControllerFlags) => {
       // The config module (yaml, json5) is loaded only by the commands that use it.
       // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -75,7 +81,10 @@ export function registerController(program: Command, ctx: CommandContext): void 
         heartbeatMs: flags.heartbeat === undefined ? undefined : parseDuration(flags.heartbeat, '--heartbeat'),
         downAfterMs: flags.downAfter === undefined ? undefined : parseDuration(flags.downAfter, '--down-after'),
         seedTokens: seeds,
+        nats: natsFlags(flags, ctx.cwd),
+        natsLogsRetentionMs: flags.natsLogsRetention === undefined ? undefined : parseDuration(flags.natsLogsRetention, '--nats-logs-retention'),
         maxArtifactBytes: flags.maxArtifactSize === undefined ? undefined : parseSize(flags.maxArtifactSize, '--max-artifact-size'),
+        metricsListen: flags.metricsListen,
       });
       // Runs until a signal; the server's handles keep the process alive.
       await new Promise<never>(() => undefined);
