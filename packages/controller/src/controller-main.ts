@@ -126,7 +126,14 @@ export async function startController(opts: ControllerOptions): Promise<RunningC
   const streams = new OpenStreams();
   const artifacts = new ArtifactStore(opts.dataDir, opts.maxArtifactBytes);
   const book = new ReleaseBook(opts.dataDir);
-  const driver = new DeployDriver({ book, registry, log, onFinished: () => artifacts.prune(book.recentDigests()) });
+  const driver = new DeployDriver({
+    book,
+    registry,
+    log,
+    onFinished: () => artifacts.prune(book.recentDigests()),
+    // With --nats, each new step (and state) also goes to fleet.<cluster>.deploys.<app>, fire and forget.
+    onChange: nats && ((d, steps) => nats.publishDeployment(d, steps)),
+  });
 
   const server = new Server({
     // A big `fleet start` or a long log tail from an agent must not cut its link (grpc's default is 4 MB).

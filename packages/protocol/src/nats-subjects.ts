@@ -17,6 +17,14 @@
 //                                      host) and `snapshot` (each instance's CPU, memory, event-loop
 //                                      lag, heap, app metrics). Best effort: a lost sample is
 //                                      replaced by the next one.
+//   fleet.<cluster>.deploys.<app>      Deployment, published by the controller driving it at each
+//                                      new step or state change: `steps` holds only the steps
+//                                      new since its previous message (none: only the state
+//                                      changed), header Fleet-Step the index of the first of them
+//                                      in the whole list (a gap is visible). Best effort, not
+//                                      acknowledged: nothing is kept while NATS is away (the
+//                                      record is `fleet deploy status <id>`). Ends with the step
+//                                      "deployment <state>" and ended_ms set.
 //   fleet.<cluster>.ctl.taken          controllers among themselves: "did one of you take this
 //                                      resent message?" (JSON {agent, seq}; answer "1" or "0").
 //   fleet.<cluster>.ctl.recent         controllers among themselves: "the last lines of your log
@@ -46,8 +54,9 @@
 // its own host cannot speak for another): an agent publishes
 // fleet.<cluster>.{logs,events,metrics}.<host> and fleet.<cluster>.logs.<host>.>,
 // subscribes to _INBOX.> and fleet.<cluster>.ctl.online; a controller subscribes
-// to fleet.<cluster>.> and publishes fleet.<cluster>.ctl.> and _INBOX.> (its
-// answers; plus $JS.API.> with --nats-logs-retention).
+// to fleet.<cluster>.> and publishes fleet.<cluster>.ctl.>, fleet.<cluster>.deploys.>
+// and _INBOX.> (its answers; plus $JS.API.> with --nats-logs-retention); a
+// watcher of deployments subscribes to fleet.<cluster>.deploys.> only.
 
 /** The queue group controllers consume logs, events and metrics in. */
 export const NATS_QUEUE = 'fleet-controllers';
@@ -62,6 +71,8 @@ export const NATS_HEADERS = {
   resend: 'Fleet-Resend',
   ack: 'Fleet-Ack',
   msgId: 'Nats-Msg-Id',
+  /** On fleet.<cluster>.deploys.<app>: the index, in the deployment's whole list, of the first step carried. */
+  step: 'Fleet-Step',
 } as const;
 
 export type NatsKind = 'logs' | 'events' | 'metrics';
@@ -130,6 +141,16 @@ export class NatsSubjects {
 
   metrics(host: string): string {
     return `${this.prefix}.metrics.${encodeSubjectToken(host)}`;
+  }
+
+  /** A deployment of an app: its new steps and state changes, published by the controller driving it. */
+  deploys(app: string): string {
+    return `${this.prefix}.deploys.${encodeSubjectToken(app)}`;
+  }
+
+  /** Every app's deployments, for a subscription. */
+  get allDeploys(): string {
+    return `${this.prefix}.deploys.*`;
   }
 
   /** Every subject of a kind, for a subscription (`fleet.<cluster>.logs.>`). */

@@ -6,6 +6,7 @@ import {
   asFleetError,
   type Deployment,
   DeploymentState,
+  type DeployStep,
   HostStatus,
   hostStatusWord,
   type HostMethod,
@@ -36,6 +37,29 @@ export interface DriverOptions {
   rollbackGraceMs?: number;
   /** Ended: the artifacts no recent release needs can go. */
   onFinished?: (d: Deployment) => void;
+  /**
+   * A deployment gained steps or changed state (after it is saved): `newSteps`
+   * are the steps since the last call for it (none when only the state changed).
+   * Called synchronously from the loop: it must return at once and never throw
+   * (a throw is logged). A resumed deployment's earlier steps are not told again.
+   */
+  onChange?: (d: Deployment, newSteps: DeployStep[]) => void;
+}
+
+/** What was last told to onChange about a deployment. */
+export interface Told {
+  steps: number;
+  state: DeploymentState;
+}
+
+/**
+ * The steps of `d` not yet told (steps are only ever appended), or undefined
+ * when there is nothing to tell: no new step and the same state.
+ */
+export function untold(d: Deployment, told: Told | undefined): DeployStep[] | undefined {
+  const from = Math.min(told?.steps ?? 0, d.steps.length);
+  if (told && from === d.steps.length && told.state === d.state) return undefined;
+  return d.steps.slice(from);
 }
 
 /** Beyond a call's own limits (install + build, a release command), for the round trip. */
@@ -60,6 +84,8 @@ interface Run {
   graceUntil: number;
   /** When each host was last checked: checks are spaced by checkIntervalMs. */
   lastCheck: Map<string, number>;
+  /** What onChange was last told. */
+  told?: Told;
 }
 
 export class DeployDriver {
@@ -76,7 +102,7 @@ export class DeployDriver {
   resumeAll(): void {
     for (const d of this.opts.book.unfinished()) {
       this.opts.log(`resuming deployment ${d.id} of ${d.app} v${d.version} (${stateWord(d.state)})`);
-      this.begin(apply(d, { kind: 'restarted' }, this.now()), this.opts.resumeGraceMs ?? 20_000);
+      this.begin(apply(d, { kind: 'restarted' }, this.now()), this.opts.resumeGraceMs ?? 20_000, { steps: d.steps.length, state: d.state });
     }
   }
 
@@ -119,8 +145,9 @@ export class DeployDriver {
 
   // ---- the loop ---------------------------------------------------------------
 
-  private begin(d: Deployment, graceMs: number): void {
-    const run: Run = { dep: d, saved: '', busy: new Set(), wake: () => undefined, graceUntil: this.now() + graceMs, lastCheck: new Map() };
+  /** `told`: a resumed deployment's steps, told by the controller that ran it before. */
+  private begin(d: Deployment, graceMs: number, told?: Told): void {
+    const run: Run = { dep: d, saved: '', busy: new Set(), wake: () => undefined, graceUntil: this.now() + graceMs, lastCheck: new Map(), told };
     this.runs.set(d.id, run);
     this.update(run, d);
     void this.loop(run).catch((err: Error) => this.opts.log(`deployment ${d.id} stopped on an internal error: ${err.stack ?? err.message}`));
@@ -265,6 +292,21 @@ export class DeployDriver {
     run.saved = json;
     this.opts.book.save(next);
     for (const fn of this.listeners.get(next.id) ?? []) fn(next);
+    this.tell(run);
+  }
+
+  private tell(run: Run): void {
+    const onChange = this.opts.onChange;
+    if (!onChange) return;
+    const d = run.dep;
+    const steps = untold(d, run.told);
+    if (!steps) return;
+    run.told = { steps: d.steps.length, state: d.state };
+    try {
+      onChange(d, steps);
+    } catch (err) {
+      this.opts.log(`deployment ${d.id}: onChange failed: ${message(err)}`);
+    }
   }
 
   private finish(run: Run): void {
@@ -283,7 +325,7 @@ export class DeployDriver {
   /** A deployment left unfinished with no loop (its loop died): taken up again so it can be steered. */
   adopt(d: Deployment): void {
     if (this.runs.has(d.id) || d.endedMs > 0) return;
-    this.begin(apply(d, { kind: 'restarted' }, this.now()), this.opts.resumeGraceMs ?? 20_000);
+    this.begin(apply(d, { kind: 'restarted' }, this.now()), this.opts.resumeGraceMs ?? 20_000, { steps: d.steps.length, state: d.state });
   }
 }
 

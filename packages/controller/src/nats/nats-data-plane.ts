@@ -3,8 +3,9 @@
 // the feed `fleet logs` reads, and the optional JetStream log stream. Loaded
 // only with --nats. The controller starts whether or not NATS is up; the
 // connection is dialled and redialled in the background.
-import { NatsSubjects, type NatsTarget } from '@fleet/protocol';
+import { Deployment, type DeployStep, NATS_HEADERS, NatsSubjects, type NatsTarget } from '@fleet/protocol';
 import { NatsSession } from '@fleet/protocol/nats';
+import { headers } from 'nats';
 import type { LogHub } from '../log-hub';
 import { BatchDecoder } from './batch-decoder';
 import { ensureLogStream } from './log-retention';
@@ -28,6 +29,13 @@ export interface NatsDataPlane {
   /** Dials NATS (in the background: the controller does not wait for it). */
   start(): void;
   stats(): NatsIntakeStats;
+  /**
+   * A deployment's new steps (or new state) to fleet.<cluster>.deploys.<app>: the
+   * Deployment with only `newSteps` in `steps`, header Fleet-Step their index.
+   * Fire and forget: returns at once and never throws; while NATS is away the
+   * message is dropped (counted, told once per outage).
+   */
+  publishDeployment(d: Deployment, newSteps: DeployStep[]): void;
   /** Connected to a NATS server now. */
   readonly connected: boolean;
   stop(): Promise<void>;
@@ -74,10 +82,25 @@ export function createNatsDataPlane(opts: NatsDataPlaneOptions): NatsDataPlane {
         feed.resync();
       },
     });
+  let deploysDropped = 0;
+  const publishDeployment = (d: Deployment, newSteps: DeployStep[]): void => {
+    const nc = session.connection;
+    try {
+      if (!nc || !session.connected) throw new Error('not connected');
+      const h = headers();
+      h.set(NATS_HEADERS.step, String(d.steps.length - newSteps.length));
+      nc.publish(subjects.deploys(d.app), Deployment.encode({ ...d, steps: newSteps }).finish(), { headers: h });
+      if (deploysDropped > 0) opts.log(`deployment steps published on NATS again (${deploysDropped} message(s) dropped while it was away)`);
+      deploysDropped = 0;
+    } catch (err) {
+      if (deploysDropped++ === 0) opts.log(`deployment steps not published on NATS (${(err as Error).message}): dropped until it is back; the deployment goes on`);
+    }
+  };
   return {
     feed,
     start,
     stats: () => ({ ...intake.stats }),
+    publishDeployment,
     get connected() {
       return session.connected;
     },
