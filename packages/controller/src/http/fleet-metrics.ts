@@ -87,7 +87,19 @@ class AppFamilies {
   /** Sample name → the family that writes it. */
   private readonly owners = new Map<string, string>();
 
-  family(name: string, type: FamilyType, help: string): MetricFamily | undefined {
+  /** Series already written, by family and host/app: `x` and `x_total`, or `a.b` and `a_b`, clean up to one name. */
+  private readonly written = new Set<string>();
+
+  /** The family to write one app's series into, or undefined when the name is taken (another type, or this app already wrote it). */
+  family(name: string, type: FamilyType, help: string, series: string): MetricFamily | undefined {
+    const key = `${name}\u0000${series}`;
+    if (this.written.has(key)) return undefined;
+    const found = this.claim(name, type, help);
+    if (found) this.written.add(key);
+    return found;
+  }
+
+  private claim(name: string, type: FamilyType, help: string): MetricFamily | undefined {
     const seen = this.families.get(name);
     if (seen) return seen.type === type ? seen : undefined;
     const sampleNames = type === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : [name];
@@ -163,19 +175,20 @@ function totalName(base: string): string {
 function appMetric(out: AppFamilies, host: string, app: string, m: AppMetric): void {
   const base = appMetricName(m.name);
   const labels = { host, app };
+  const series = `${host}\u0000${app}`;
   switch (m.kind) {
     case MetricKind.METRIC_KIND_COUNTER:
-      out.family(totalName(base), 'counter', appHelp(m, "the app's counter, summed across its instances"))?.samples.push({ labels, value: m.value });
+      out.family(totalName(base), 'counter', appHelp(m, "the app's counter, summed across its instances"), series)?.samples.push({ labels, value: m.value });
       return;
     case MetricKind.METRIC_KIND_GAUGE:
-      out.family(base, 'gauge', appHelp(m, "the app's gauge, summed across its instances"))?.samples.push({ labels, value: m.value });
+      out.family(base, 'gauge', appHelp(m, "the app's gauge, summed across its instances"), series)?.samples.push({ labels, value: m.value });
       return;
     case MetricKind.METRIC_KIND_METER:
-      out.family(`${base}_rate`, 'gauge', appHelp(m, 'events per second, summed across the instances'))?.samples.push({ labels, value: m.value });
-      out.family(totalName(base), 'counter', appHelp(m, 'events in all, summed across the instances'))?.samples.push({ labels, value: m.count });
+      out.family(`${base}_rate`, 'gauge', appHelp(m, 'events per second, summed across the instances'), series)?.samples.push({ labels, value: m.value });
+      out.family(totalName(base), 'counter', appHelp(m, 'events in all, summed across the instances'), series)?.samples.push({ labels, value: m.count });
       return;
     case MetricKind.METRIC_KIND_HISTOGRAM: {
-      const family = out.family(base, 'histogram', appHelp(m, 'observations, merged across the instances'));
+      const family = out.family(base, 'histogram', appHelp(m, 'observations, merged across the instances'), series);
       if (!family) return;
       // Buckets travel per bucket; Prometheus wants them cumulative, ending with +Inf = every observation.
       let seen = 0;

@@ -52,8 +52,16 @@ export function hostsJson(hosts: HostInfo[]): unknown[] {
   return hosts.map((h) => HostInfo.toJSON({ ...h, env: masked(h.env) }));
 }
 
+/** Arguments carry secrets too (`--password=…`): a scrape secret must not read them. */
 export function appsJson(apps: AppInfo[]): unknown[] {
-  return apps.map((a) => AppInfo.toJSON({ ...a, hostEnv: masked(a.hostEnv), spec: a.spec && { ...a.spec, env: masked(a.spec.env) } }));
+  const hidden = (args: string[]): string[] => args.map(() => MASK);
+  return apps.map((a) =>
+    AppInfo.toJSON({
+      ...a,
+      hostEnv: masked(a.hostEnv),
+      spec: a.spec && { ...a.spec, env: masked(a.spec.env), args: hidden(a.spec.args), interpreterArgs: hidden(a.spec.interpreterArgs) },
+    }),
+  );
 }
 
 type Route = 'metrics' | 'healthz' | 'hosts' | 'apps';

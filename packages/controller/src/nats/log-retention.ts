@@ -5,7 +5,10 @@
 // do it, the same answer results. Agents' Nats-Msg-Id headers let the stream
 // drop a batch sent twice.
 import { type NatsSubjects } from '@fleet/protocol';
-import { nanos, type NatsConnection, RetentionPolicy, StorageType } from 'nats';
+import { DiscardPolicy, nanos, type NatsConnection, RetentionPolicy, StorageType } from 'nats';
+
+/** The log stream's size cap (the oldest messages go first past it). */
+export const MAX_STREAM_BYTES = 4 * 1024 ** 3;
 
 /** The stream's name for a fleet: FLEET_<cluster>_LOGS. */
 export function logStreamName(cluster: string): string {
@@ -22,7 +25,7 @@ export async function ensureLogStream(nc: NatsConnection, subjects: NatsSubjects
     try {
       const info = await jsm.streams.info(name);
       if (info.config.max_age === maxAge) return `log stream ${name} keeps ${subjects.all('logs')} for ${maxAgeMs / 1000} s`;
-      await jsm.streams.update(name, { ...info.config, max_age: maxAge });
+      await jsm.streams.update(name, { ...info.config, max_age: maxAge, max_bytes: MAX_STREAM_BYTES, discard: DiscardPolicy.Old });
       return `log stream ${name}: retention now ${maxAgeMs / 1000} s`;
     } catch (err) {
       if (!/not found/i.test((err as Error).message)) throw err;
@@ -36,6 +39,9 @@ export async function ensureLogStream(nc: NatsConnection, subjects: NatsSubjects
           retention: RetentionPolicy.Limits,
           storage: StorageType.File,
           max_age: maxAge,
+          // Age alone lets a crash-looping app fill the NATS server's disk: a size cap drops the oldest first.
+          max_bytes: MAX_STREAM_BYTES,
+          discard: DiscardPolicy.Old,
           duplicate_window: nanos(Math.min(maxAgeMs, 2 * 60_000)),
         });
         return `log stream ${name} created: keeps ${subjects.all('logs')} for ${maxAgeMs / 1000} s`;

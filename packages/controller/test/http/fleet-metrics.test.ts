@@ -261,3 +261,19 @@ test('the local daemon\'s host (a link with follow) is asked live, not read from
   assert.equal(value(parsed.get('fleet_instance_cpu_percent'), { host: 'laptop', app: 'api' }), 99);
   assert.equal(value(parsed.get('fleet_instance_uptime_seconds'), { host: 'laptop', app: 'api' }), 5);
 });
+
+test('app metric names that clean up to one series (x and x_total, a.b and a_b) give one sample, the first', () => {
+  const text = renderPrometheus(
+    fleetMetrics(
+      withAppMetrics([
+        metric({ name: 'x', kind: MetricKind.METRIC_KIND_COUNTER, value: 1 }),
+        metric({ name: 'x_total', kind: MetricKind.METRIC_KIND_COUNTER, value: 2 }),
+        metric({ name: 'a.b', kind: MetricKind.METRIC_KIND_GAUGE, value: 3 }),
+        metric({ name: 'a_b', kind: MetricKind.METRIC_KIND_GAUGE, value: 4 }),
+      ]),
+    ),
+  );
+  const lines = text.split('\n').filter((l) => l.startsWith('fleet_app_'));
+  assert.equal(lines.filter((l) => l.startsWith('fleet_app_x_total{')).length, 1, text);
+  assert.equal(lines.filter((l) => l.startsWith('fleet_app_a_b{')).length, 1, text);
+});
