@@ -45,6 +45,33 @@ export interface NatsUplinkOptions {
 
 /** Lines per message, at most (one app's lines of one take from the buffer). */
 const BATCH_LINES = 1000;
+/** A longer line is cut (with a marker): one line must never make a message NATS refuses. */
+const MAX_LINE_BYTES = 64 * 1024;
+
+/** Splits one app's lines into batches of at most `maxBytes` (roughly: text plus per-line overhead), cutting giant lines. */
+export function chunksWithin(lines: LogLine[], maxBytes: number): LogLine[][] {
+  const out: LogLine[][] = [];
+  let chunk: LogLine[] = [];
+  let bytes = 0;
+  for (const original of lines) {
+    let line = original;
+    const size = Buffer.byteLength(line.line);
+    if (size > MAX_LINE_BYTES) {
+      const kept = Buffer.from(line.line).subarray(0, MAX_LINE_BYTES).toString('utf8');
+      line = { ...line, line: `${kept}… [fleet: ${size - MAX_LINE_BYTES} more bytes cut]` };
+    }
+    const cost = Buffer.byteLength(line.line) + 128;
+    if (chunk.length > 0 && bytes + cost > maxBytes) {
+      out.push(chunk);
+      chunk = [];
+      bytes = 0;
+    }
+    chunk.push(line);
+    bytes += cost;
+  }
+  if (chunk.length > 0) out.push(chunk);
+  return out;
+}
 /** No controller listened: the next try after this long. */
 const NO_LISTENER_RETRY_MS = 1000;
 
@@ -187,9 +214,17 @@ export class NatsUplink implements DataPlane {
         else byApp.set(line.app, [line]);
       }
       for (const [app, group] of byApp) {
-        this.send(this.subjects.logs(this.opts.host, app), LogBatch.encode({ lines: group, dropped: 0, seq: 0 }).finish(), group, group.length);
+        for (const chunk of chunksWithin(group, this.maxMessageBytes())) {
+          this.send(this.subjects.logs(this.opts.host, app), LogBatch.encode({ lines: chunk, dropped: 0, seq: 0 }).finish(), chunk, chunk.length);
+        }
       }
     }
+  }
+
+  /** Under the server's max_payload (1 MB by default), with room for headers: a bigger message is refused, forever. */
+  private maxMessageBytes(): number {
+    const serverMax = this.nc?.info?.max_payload ?? 1024 * 1024;
+    return Math.max(16 * 1024, Math.min(512 * 1024, serverMax - 8 * 1024));
   }
 
   private send(subject: string, data: Uint8Array, lines: LogLine[], weight: number): void {
