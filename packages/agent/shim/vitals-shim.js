@@ -16,7 +16,10 @@
 // never throws into the app, and its timer is unref'd (it keeps no process alive).
 // Sending does not touch the app's own use of IPC: messages from the runner are
 // not read here, and the runner tells these apart by their `fleet` key.
-const RESOLUTION_MS = 20;
+// The sampling timer wakes every instance this often: at 20 ms it was most of
+// what Fleet cost an idle app (bench/metrics-cost.js), so at most 100 ms, and a
+// tenth of the report interval when that is shorter (tests), for enough samples.
+const MAX_RESOLUTION_MS = 100;
 
 if (
   process.send &&
@@ -28,6 +31,7 @@ if (
   const { monitorEventLoopDelay } = require('node:perf_hooks');
   const configured = Number(process.env.FLEET_PROBE_INTERVAL_MS);
   const intervalMs = Number.isFinite(configured) && configured >= 10 ? configured : 5000;
+  const RESOLUTION_MS = Math.max(10, Math.min(MAX_RESOLUTION_MS, Math.floor(intervalMs / 10)));
   const delay = monitorEventLoopDelay({ resolution: RESOLUTION_MS });
   delay.enable();
   const report = () => {
