@@ -16,7 +16,7 @@ const { Pm2 } = require('./lib/pm2');
 const { throughputGenerator } = require('./lib/load');
 const report = require('./lib/report');
 
-const BENCHES = ['throughput', 'recovery', 'reload', 'memory', 'idle-cpu', 'ls', 'logs', 'controller-scale', 'log-latency', 'nats-logs', 'deploy-overhead'];
+const BENCHES = ['throughput', 'recovery', 'reload', 'memory', 'idle-cpu', 'ls', 'logs', 'controller-scale', 'log-latency', 'nats-logs', 'metrics-cost', 'deploy-overhead'];
 
 function parseArgs(argv) {
   const opts = { quick: false, names: [] };
