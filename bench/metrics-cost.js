@@ -30,11 +30,10 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const http = require('node:http');
-const { spawn } = require('node:child_process');
 const { Fleet, FLEET_BIN } = require('./lib/fleet');
 const { plainApp } = require('./lib/plain');
 const { ROOT, appSpec, writeEcosystem, scratch } = require('./lib/apps');
-const { cpuMs, sleep, waitFor, onCleanup, kill, freePort } = require('./lib/proc');
+const { cpuMs, sleep, waitFor, onCleanup, kill, freePort, spawnKept } = require('./lib/proc');
 const { sum, median, num } = require('./lib/stats');
 
 const FLOOR = { text: '— (reported)', ratio: '—', pass: null };
@@ -94,7 +93,6 @@ class LocalAgent {
   constructor(label) {
     this.label = label;
     this.fleet = new Fleet();
-    this.output = '';
     // Registered after the Fleet's own hook, so it runs first: fleet kill, then make sure the agent is gone.
     this.dispose = onCleanup(() => this.stop());
   }
@@ -102,16 +100,10 @@ class LocalAgent {
   async start() {
     this.port = await freePort();
     const args = [FLEET_BIN, 'agent', '--metrics-listen', `127.0.0.1:${this.port}`];
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: this.fleet.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.pid = child.pid;
-    const keep = (d) => {
-      this.output += d;
-      if (this.output.length > 100_000) this.output = this.output.slice(-50_000);
-    };
-    child.stdout.setEncoding('utf8').on('data', keep);
-    child.stderr.setEncoding('utf8').on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.proc = spawnKept(args, { cwd: ROOT, env: this.fleet.env });
+    this.child = this.proc.child;
+    this.pid = this.proc.pid;
+    this.exited = this.proc.exited;
     await waitFor(
       async () => {
         if (!this.alive) throw new Error(`fleet agent (${this.label}) exited:\n${this.output.trim()}`);
@@ -122,8 +114,12 @@ class LocalAgent {
     return this;
   }
 
+  get output() {
+    return this.proc ? this.proc.output() : '';
+  }
+
   get alive() {
-    return this.child && this.child.exitCode === null && this.child.signalCode === null;
+    return Boolean(this.proc && this.proc.alive());
   }
 
   async stop() {

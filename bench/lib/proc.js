@@ -73,6 +73,28 @@ function run(cmd, args, { env, cwd, timeoutMs = 120_000, input } = {}) {
   });
 }
 
+/**
+ * A long-running child whose stdout and stderr are kept (the last ~100 KB),
+ * for the messages of a process that dies: { child, pid, output(), alive(), exited }.
+ */
+function spawnKept(args, { env, cwd }) {
+  const child = spawn(process.execPath, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (d) => {
+    output += d;
+    if (output.length > 100_000) output = output.slice(-50_000);
+  };
+  child.stdout.setEncoding('utf8').on('data', keep);
+  child.stderr.setEncoding('utf8').on('data', keep);
+  return {
+    child,
+    pid: child.pid,
+    output: () => output,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    exited: new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal }))),
+  };
+}
+
 function isAlive(pid) {
   try {
     process.kill(pid, 0);
@@ -236,6 +258,7 @@ function installSignalCleanup() {
 }
 
 module.exports = {
+  spawnKept,
   sleep,
   waitFor,
   freePort,

@@ -7,10 +7,9 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { FLEET_BIN } = require('./fleet');
 const { ROOT, baseEnv } = require('./apps');
-const { run, sleep, onCleanup, kill, listProcs } = require('./proc');
+const { run, sleep, onCleanup, kill, listProcs, spawnKept } = require('./proc');
 
 class RealAgent {
   /** `args`: more `fleet agent` flags, e.g. ['--env', 'PORT=3001']. */
@@ -20,27 +19,24 @@ class RealAgent {
     this.home = fs.mkdtempSync(path.join(os.tmpdir(), `fleet-bench-${name}-`));
     this.env = baseEnv({ FLEET_HOME: this.home });
     this.controller = controller;
-    this.output = '';
     onCleanup(() => this.shutdown());
   }
 
   start() {
     const args = [FLEET_BIN, 'agent', '--controller', this.controller.address, '--insecure', '--name', this.name, '--token-file', this.controller.tokens.agent, ...this.args];
-    const child = spawn(process.execPath, args, { cwd: ROOT, env: this.env, stdio: ['ignore', 'pipe', 'pipe'] });
-    this.child = child;
-    this.pid = child.pid;
-    const keep = (d) => {
-      this.output += d;
-      if (this.output.length > 100_000) this.output = this.output.slice(-50_000);
-    };
-    child.stdout.setEncoding('utf8').on('data', keep);
-    child.stderr.setEncoding('utf8').on('data', keep);
-    this.exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.proc = spawnKept(args, { cwd: ROOT, env: this.env });
+    this.child = this.proc.child;
+    this.pid = this.proc.pid;
+    this.exited = this.proc.exited;
     return this;
   }
 
+  get output() {
+    return this.proc ? this.proc.output() : '';
+  }
+
   get alive() {
-    return this.child && this.child.exitCode === null && this.child.signalCode === null;
+    return Boolean(this.proc && this.proc.alive());
   }
 
   shutdown() {
