@@ -120,6 +120,27 @@ describe('a fleet of three hosts', { timeout: 240_000 }, () => {
     assert.match(one.stderr, /^error: web2: /);
   });
 
+  test('the first lines of a new app reach the controller too (printed before its start returned)', async () => {
+    const config = path.join(c.dir, 'early.config.js');
+    fs.writeFileSync(
+      config,
+      `module.exports = { apps: [{ name: 'early', script: ${JSON.stringify(FIXTURE_APP)}, env: { NO_LISTEN: '1', LOG_LINES_PER_S: '2000', LOG_LINES: '20' } }] };`,
+    );
+    const started = c.fleet(['start', config, '--hosts', 'web1']);
+    assert.equal(started.code, 0, started.stderr);
+    // The controller's window (what -f starts from) holds line 0 on: nothing printed before the agent followed is lost.
+    const follow = c.spawnFleet(['logs', 'early', '-f', '--lines', '100', '--out']);
+    await waitFor(() => (/early#0 \| line 19$/m.test(follow.output()) ? true : undefined), { message: 'the last line through the controller' });
+    const out = await follow.stop();
+    const numbers = out.stdout
+      .split('\n')
+      .map((l) => /^web1\/early#0 \| line (\d+)$/.exec(l)?.[1])
+      .filter((n): n is string => n !== undefined)
+      .map(Number);
+    assert.deepEqual(numbers, Array.from({ length: 20 }, (_, i) => i), out.stdout);
+    c.fleet(['delete', 'early', '--hosts', 'web1']);
+  });
+
   test('logs -f merges the hosts, every line once, prefixed host/app#instance', async () => {
     const config = path.join(c.dir, 'printer.config.js');
     fs.writeFileSync(

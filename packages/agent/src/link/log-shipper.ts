@@ -1,7 +1,9 @@
 // Follows every app's log files and queues the new lines for the controller.
 // The files stay the source of truth; this only reads them, so apps and the
 // runner never wait on the network.
+import * as fs from 'node:fs';
 import { type AppInfo, LogStream, type LogLine, type LogsRequest } from '@fleet/protocol';
+import type { FilePosition } from '../logs/log-follower';
 import type { LineMark, LogStreamRequest } from '../daemon/log-stream';
 import { LogBuffer } from './log-buffer';
 import type { ShippedPositions } from './shipped-positions';
@@ -21,6 +23,8 @@ export class LogShipper {
   readonly buffer: LogBuffer;
   private readonly followers = new Map<string, Follower>();
   private stopped = false;
+  /** Files born after this were never shipped by anyone: they are read from their first line. */
+  private readonly startedMs = Date.now();
 
   constructor(
     private readonly follow: FollowFn,
@@ -56,7 +60,7 @@ export class LogShipper {
           this.buffer.push(line);
           this.onLine();
         },
-        positions && ((path) => positions.resumeFor(path)),
+        (path) => positions?.resumeFor(path) ?? this.fromStartIfNew(path),
       ).then(
         (handle) => {
           if (this.followers.get(spec.name) === follower && !this.stopped) follower.close = () => handle.close();
@@ -70,6 +74,21 @@ export class LogShipper {
         f.close();
         this.followers.delete(name);
       }
+    }
+  }
+
+  /**
+   * A log file created while this agent runs (a new app, a new instance) is
+   * shipped from its first line: following it from its end would lose what
+   * the app printed before its start command returned ("listening on :3000").
+   * A file older than the agent was shipped before, or never will be: its end.
+   */
+  private fromStartIfNew(path: string): FilePosition | undefined {
+    try {
+      const st = fs.statSync(path);
+      return st.birthtimeMs > 0 && st.birthtimeMs >= this.startedMs ? { ino: st.ino, pos: 0 } : undefined;
+    } catch {
+      return undefined;
     }
   }
 
