@@ -438,8 +438,13 @@ export class AppRegistry {
   /** After a start, an app whose instances did not come online is a failure. */
   private outcome(record: AppRecord, done: string): AppResult {
     const instances = record.client?.lastState?.instances ?? [];
+    // The runner answers once every launch has settled, online or failed: an instance
+    // launching again by then failed and is already restarting (restart_delay 0).
     const bad = instances.filter(
-      (i) => i.status === InstanceStatus.INSTANCE_STATUS_ERRORED || i.status === InstanceStatus.INSTANCE_STATUS_WAITING_RESTART,
+      (i) =>
+        i.status === InstanceStatus.INSTANCE_STATUS_ERRORED ||
+        i.status === InstanceStatus.INSTANCE_STATUS_WAITING_RESTART ||
+        (i.status === InstanceStatus.INSTANCE_STATUS_LAUNCHING && i.restarts > 0),
     );
     if (record.desired === 'online' && bad.length > 0) {
       const logHint = record.spec.log?.errorFile ? `see \`fleet logs ${record.spec.name} --err\`` : 'see `fleet describe`';
