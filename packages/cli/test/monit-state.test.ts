@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { AppMetric, InstanceStatus, MetricKind } from '@fleet/protocol';
 import { parseKeys } from '../src/monit/keys';
-import { formatMetricValue, formatNumber, histogramQuantile } from '../src/monit/metric-format';
+import { formatMetricValue, formatNumber, histogramQuantile } from '../src/format/metric-value';
 import { applyKey, followingLogs, initialState, LOG_KEEP, procRows, scrollTop, selectedApp, selectedRow, withData, withError, withLogLine } from '../src/monit/monit-state';
 import { charWidth, displayWidth, fitWidth, sanitize } from '../src/monit/screen-text';
 import { app, fleetData, inst, logLine, NOW } from './monit-fixtures';

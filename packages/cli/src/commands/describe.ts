@@ -16,7 +16,7 @@ import { formatPercent } from '../format/percent';
 import { specJson } from '../format/spec-json';
 import { colorStatus, instanceExecMode, statusWord } from '../format/status';
 import { renderTable } from '../format/table';
-import { formatMetricValue, metricKindWord } from '../monit/metric-format';
+import { formatMetricValue, metricKindWord } from '../format/metric-value';
 
 /** Events shown per instance in human output; --json gives all the daemon keeps. */
 const RECENT_EVENTS = 10;

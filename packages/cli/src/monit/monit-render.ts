@@ -16,7 +16,7 @@ import type { Colors } from '../format/color';
 import { formatDuration } from '../format/duration';
 import { formatPercent } from '../format/percent';
 import { colorStatus } from '../format/status';
-import { formatMetricValue, metricKindWord } from './metric-format';
+import { formatMetricValue, metricKindWord } from '../format/metric-value';
 import { type MonitState, type ProcRow, scrollTop, selectedRow } from './monit-state';
 import { displayWidth, fitWidth, padTo, sanitize } from './screen-text';
 
