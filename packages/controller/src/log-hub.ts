@@ -5,7 +5,7 @@
 // shown. With NATS, `fleet logs` reads a NatsLogFeed (nats/nats-log-feed.ts)
 // built around this hub instead of the hub itself.
 import { type LogLine, LogStream } from '@fleet/protocol';
-import { LRUCache } from 'lru-cache';
+import type { LRUCache } from 'lru-cache';
 
 /** Where received lines go. */
 export interface LogSink {
@@ -72,13 +72,15 @@ export interface LogHubOptions {
 }
 
 export class LogHub implements LogSink, LogFeed {
-  private readonly windows: LRUCache<string, Window>;
+  /** Made with the first line: the local daemon's hub never gets one, and an LRU of 10,000 preallocates ~0.2 MB. */
+  private windows?: LRUCache<string, Window>;
   private readonly subscribers = new Set<{ filter: LogFilter; onLine: (line: LogLine) => void }>();
   private readonly windowLines: number;
+  private readonly maxWindows: number;
 
   constructor(opts: LogHubOptions = {}) {
     this.windowLines = opts.windowLines ?? 1000;
-    this.windows = new LRUCache({ max: opts.maxWindows ?? 10_000 });
+    this.maxWindows = opts.maxWindows ?? 10_000;
   }
 
   readonly clusterWide = false;
@@ -96,6 +98,8 @@ export class LogHub implements LogSink, LogFeed {
   }
 
   private keepLine(line: LogLine): void {
+    // Required here, not imported: lru-cache is loaded only by a hub that gets lines.
+    this.windows ??= new (require('lru-cache') as typeof import('lru-cache')).LRUCache<string, Window>({ max: this.maxWindows });
     const key = `${line.host}\0${line.app}`;
     let w = this.windows.get(key);
     if (!w) {
@@ -123,7 +127,7 @@ export class LogHub implements LogSink, LogFeed {
 
   /** The last `n` lines of each matching host/app window, oldest first. */
   recent(filter: LogFilter, n: number): LogLine[] {
-    if (n <= 0) return [];
+    if (n <= 0 || !this.windows) return [];
     const out: LogLine[] = [];
     for (const [key, w] of this.windows.entries()) {
       const [host, app] = key.split('\0');
