@@ -8,16 +8,17 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { clientCredentials, type ClientTlsOptions, FleetService, FLEET_VERSION, fleetPaths, type NatsFlags, natsTarget, resolveHome } from '@fleet/protocol';
-import { ArtifactStore, createControllerService, createDeployService, DeployDriver, HostRegistry, LogHub, localAuthorizer, ReleaseBook } from '@fleet/controller';
-import { checkMetricsListen, registrySnapshot, type RunningMetricsServer, startMetricsServer, staticTokenGuard } from '@fleet/controller';
-import { appsRootOf, type ArtifactFetcher, createReleaseHost } from './releases/release-host';
+import { createControllerService, HostRegistry, LogHub, loadMetricsHttp, localAuthorizer, type RunningMetricsServer } from '@fleet/controller';
+import type { ArtifactFetcher } from './releases/release-host';
+import { appsRootOf, lazyReleaseHost } from './releases/lazy-release-host';
 import { AppRegistry } from './daemon/app-registry';
 import { createHostService } from './daemon/host-service';
 import { LocalHostLink } from './daemon/local-host-link';
+import { localDeploys } from './daemon/local-deploys';
 import { MetricsSampler } from './daemon/metrics-sampler';
 import { acquireLock } from './daemon/single-instance-lock';
 import { baseEnv } from './daemon/base-env';
-import { ControllerLink } from './link/controller-link';
+import type { ControllerLink } from './link/controller-link';
 import { hostIdentity } from './link/host-identity';
 import { hostVitals } from './daemon/host-vitals';
 
@@ -49,8 +50,9 @@ export interface DaemonOptions {
 
 export async function main(opts: DaemonOptions = {}): Promise<void> {
   // A metrics address that breaks the rule (metrics-access.ts) stops the start before anything runs.
-  const metricsGuard = opts.metricsToken === undefined ? undefined : staticTokenGuard(opts.metricsToken);
-  if (opts.metricsListen) checkMetricsListen(opts.metricsListen, { who: 'agent', token: metricsGuard !== undefined });
+  // The endpoint's code (loadMetricsHttp) is loaded only by a daemon that may serve it.
+  const metricsGuard = opts.metricsToken === undefined ? undefined : loadMetricsHttp().staticTokenGuard(opts.metricsToken);
+  if (opts.metricsListen) loadMetricsHttp().checkMetricsListen(opts.metricsListen, { who: 'agent', token: metricsGuard !== undefined });
   const natsAt = opts.nats && natsTarget(opts.nats);
   const home = opts.home ?? resolveHome();
   const paths = fleetPaths(home);
@@ -77,18 +79,16 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   let link: ControllerLink | undefined;
   let metrics: RunningMetricsServer | undefined;
   // Local mode keeps its own release record and artifacts; an agent of a fleet fetches from its controller.
-  const deployData = path.join(home, 'deploys');
-  const artifacts = new ArtifactStore(deployData);
-  const fetchArtifact: ArtifactFetcher = (ref, file) => (link ? link.fetchArtifact(ref, file) : fs.promises.copyFile(artifacts.fileOf(ref.digest), file));
-  const releases = createReleaseHost({ registry, appsRoot: appsRootOf(home), hostEnv, fetch: fetchArtifact, log });
+  const hosts = new HostRegistry();
+  const deploys = localDeploys({ dataDir: path.join(home, 'deploys'), hosts, log });
+  const fetchArtifact: ArtifactFetcher = (ref, file) => (link ? link.fetchArtifact(ref, file) : fs.promises.copyFile(deploys.artifactFile(ref.digest), file));
+  const releases = lazyReleaseHost({ registry, appsRoot: appsRootOf(home), hostEnv, fetch: fetchArtifact, log });
   const host = createHostService({ registry, sampler, host: identity().name, hostEnv, releases });
   const startedMs = Date.now();
 
   // The embedded controller: one host, this one, linked in-process.
-  const hosts = new HostRegistry();
   hosts.attach(identity(), new LocalHostLink(host), 'local');
-  const book = new ReleaseBook(deployData);
-  const driver = new DeployDriver({ book, registry: hosts, log, onFinished: () => artifacts.prune(book.recentDigests()) });
+  deploys.loadIfOnDisk();
   const server = new Server();
   let exiting = false;
   const exit = (code: number): void => {
@@ -96,7 +96,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
     exiting = true;
     link?.stop();
     void metrics?.close();
-    driver.stop();
+    deploys.stop();
     sampler.stop();
     registry.detach();
     // Let in-flight replies (the `kill` answer) go out, but never hang on a stuck stream.
@@ -117,7 +117,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
       authorize: localAuthorizer,
       mode: 'local',
       // A host linked to a controller takes its releases from there: two numberings of one app's releases would collide.
-      deploy: opts.controller ? undefined : createDeployService({ registry: hosts, artifacts, book, driver, authorize: localAuthorizer }),
+      deploy: opts.controller ? undefined : deploys.handlers,
       ping: { pid: process.pid, version: FLEET_VERSION, home, startedMs, host: identity().name },
       kill: async () => {
         const stopped = await host.killAll();
@@ -132,7 +132,7 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
 
   await registry.restore();
   sampler.start();
-  if (!opts.controller) driver.resumeAll();
+  if (!opts.controller) deploys.resumeAll();
   // The embedded controller hears from its own host as from any other (its apps it asks live).
   const selfReport = (): void => {
     hosts.heartbeat(identity().name, hostVitals(home));
@@ -149,9 +149,9 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
   log(`fleet ${FLEET_VERSION} agent ${identity().name} serving ${paths.socket}`);
   if (opts.metricsListen) {
     // This host only: the embedded registry holds no other.
-    metrics = await startMetricsServer({
+    metrics = await loadMetricsHttp().startMetricsServer({
       listen: opts.metricsListen,
-      snapshot: registrySnapshot(hosts, opts.controller ? undefined : book),
+      snapshot: loadMetricsHttp().registrySnapshot(hosts, opts.controller ? undefined : deploys),
       health: () => (exiting ? { ok: false, detail: 'the agent is exiting' } : { ok: true, detail: `agent ${identity().name}` }),
       guard: metricsGuard,
       log,
@@ -172,7 +172,8 @@ export async function main(opts: DaemonOptions = {}): Promise<void> {
         snapshot: () => host.snapshot(),
         vitals: () => hostVitals(home),
       });
-    link = new ControllerLink({
+    // Loaded only here: a host without a controller does not carry the link's code.
+    link = new (require('./link/controller-link') as typeof import('./link/controller-link')).ControllerLink({
       dataPlane: dataPlane || undefined,
       address: opts.controller.address,
       credentials: clientCredentials(opts.controller.tls),

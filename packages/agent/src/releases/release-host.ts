@@ -281,7 +281,3 @@ function tail(output: string): string {
   return lines ? `:\n${lines}` : '';
 }
 
-export function appsRootOf(home: string): string {
-  return path.join(home, 'apps');
-}
-
