@@ -9,6 +9,14 @@ export const FIRST_PING_DEADLINE_MS = 1_000;
 export const START_TIMEOUT_MS = 10_000;
 export const POLL_INTERVAL_MS = 50;
 
+/**
+ * V8 flags for the daemon: one V8 worker thread instead of four saves ~0.8 MB
+ * of private memory (their malloc arenas and stacks) at no cost to an idle
+ * daemon. A smaller young generation (--max-semi-space-size, as runners use)
+ * measured worse here: more survivors promoted into the old space.
+ */
+export const DAEMON_NODE_FLAGS = ['--v8-pool-size=1'];
+
 export interface DaemonConnection {
   api: FleetApi;
   pong: PingResponse;
@@ -78,7 +86,7 @@ export function daemonEntryPoint(): string {
 }
 
 export function spawnDaemon(home: string, env: NodeJS.ProcessEnv): void {
-  const child = spawn(process.execPath, [daemonEntryPoint()], {
+  const child = spawn(process.execPath, [...DAEMON_NODE_FLAGS, daemonEntryPoint()], {
     env: { ...env, FLEET_HOME: home },
     detached: true,
     stdio: 'ignore',
