@@ -1,9 +1,9 @@
 // What a command gets: injected streams and env (tests pass their own), the
 // colour decision, and the daemon connection, opened on demand and closed by main.
-import { clientCredentials, FLEET_VERSION, resolveHome, UnavailableError, type FleetError } from '@fleet/protocol';
-import { createControllerClient, wrapClient, type FleetApi } from './client';
+import { clientCredentials, FLEET_VERSION, fleetPaths, resolveHome, UnavailableError, type FleetError } from '@fleet/protocol';
+import { createControllerClient, createRawClient, wrapClient, type FleetApi } from './client';
 import { LOCAL_CONTEXT, readToken, resolveContext, type ContextEntry } from './contexts/context-store';
-import { connectIfRunning, ensureDaemon, type DaemonConnection, type LauncherDeps } from './daemon-launcher';
+import { connectIfRunning, ensureDaemon, FIRST_PING_DEADLINE_MS, type DaemonConnection, type LauncherDeps } from './daemon-launcher';
 import { makeColors, shouldColor, type Colors } from './format/color';
 
 /** A controller that does not answer a ping in this time is reported unreachable. */
@@ -80,6 +80,29 @@ export class CommandContext {
     if (target) return this.connectController(target.name, target.entry);
     const conn = await ensureDaemon(this.home, { env: this.env, spawnDaemon: this.io.spawnDaemon });
     return this.adopt(conn).api;
+  }
+
+  /**
+   * Runs a call that changes nothing (ls) without waiting for the daemon's ping:
+   * ping and call go out together on one connection, so the command pays one
+   * round trip instead of two. When the ping finds no daemon, the daemon is
+   * started as connect() does and the call made again; being read-only, the
+   * first attempt did nothing that a second could repeat.
+   */
+  async query<T>(call: (api: FleetApi) => Promise<T>): Promise<T> {
+    if (this.controllerTarget()) return call(await this.connect());
+    const api = wrapClient(createRawClient(fleetPaths(this.home).socket));
+    const pong = api.ping(FIRST_PING_DEADLINE_MS);
+    const result = call(api);
+    result.catch(() => undefined); // awaited below, once the ping has answered
+    try {
+      this.adopt({ api, pong: await pong, spawned: false });
+    } catch (err) {
+      api.close();
+      if (!(err instanceof UnavailableError)) throw err;
+      return call(await this.connect());
+    }
+    return result;
   }
 
   /** The context's controller, or undefined for local mode. */
