@@ -13,7 +13,10 @@ import {
 import type { AppRegistry } from './app-registry';
 import type { MetricsSampler } from './metrics-sampler';
 import type { ReleaseHost } from '../releases/release-host';
-import { type LineMark, streamLogs, type LogStreamHandle, type LogStreamRequest } from './log-stream';
+import type { LineMark, LogStreamHandle, LogStreamRequest } from './log-stream';
+
+/** Log reading (tails, follows, rotated .gz) is loaded by the first `logs` call: an idle daemon does not carry it. */
+const streamLogs: typeof import('./log-stream').streamLogs = (req, emit) => (require('./log-stream') as typeof import('./log-stream')).streamLogs(req, emit);
 
 export interface HostServiceDeps {
   registry: AppRegistry;
