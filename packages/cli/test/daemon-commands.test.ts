@@ -42,7 +42,7 @@ test('ls --json: one object per instance, exactly the documented keys', async ()
     { app: rows[2].app, instance: rows[2].instance, status: rows[2].status, execMode: rows[2].execMode },
     { app: 'worker', instance: null, status: 'stopped', execMode: 'fork' },
   );
-  assert.deepEqual(daemon.calls.find((c) => c.method === 'list')?.request, { fresh: false, where: undefined });
+  assert.deepEqual(daemon.calls.find((c) => c.method === 'list')?.request, { fresh: false, summary: true, where: undefined });
 });
 
 test('ls: a table, no colour when stdout is not a TTY', async () => {

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
-import { ExecMode, InstanceStatus, type AppInfo, type InstanceInfo } from '@fleet/protocol';
+import { AppSpec, ExecMode, InstanceStatus, ListResponse, summarizeApps, type AppInfo, type InstanceInfo } from '@fleet/protocol';
 import { formatBytes } from '../src/format/bytes';
 import { makeColors, shouldColor, visibleLength } from '../src/format/color';
 import { formatDuration, formatMs } from '../src/format/duration';
@@ -140,6 +140,27 @@ test('process rows: one per instance, a stopped row for an app without instances
   assert.match(table, /3\s+api\s+cluster\s+0\s+1000\s+online\s+2\s+1m5s\s+1.5%\s+50.0MB/);
   assert.match(table, /1\s+idle\s+fork\s+-\s+-\s+stopped/);
   assert.match(renderProcessTable([], plain), /no apps/);
+});
+
+test('process rows: the summary list (what ls asks for) gives the same rows as the full one, with far fewer bytes', () => {
+  const full = [
+    app(3, 'api', [
+      instance(0, {
+        release: 7,
+        events: [{ timeMs: 1, from: InstanceStatus.INSTANCE_STATUS_LAUNCHING, to: InstanceStatus.INSTANCE_STATUS_ONLINE, reason: 'started' }],
+      }),
+      instance(1, { host: 'web2' }),
+    ]),
+    app(1, 'idle', [], ExecMode.EXEC_MODE_FORK),
+  ].map((a) => ({
+    ...a,
+    spec: AppSpec.fromPartial({ ...a.spec, script: '/srv/api/server.js', env: { TOKEN: 'x'.repeat(200) }, release: 7 }),
+    hostEnv: { REGION: 'eu' },
+  }));
+  const summary = summarizeApps(full);
+  assert.deepEqual(processRows(summary), processRows(full));
+  const bytes = (apps: AppInfo[]): number => ListResponse.encode({ apps }).finish().length;
+  assert.ok(bytes(summary) * 3 < bytes(full), `${bytes(summary)} bytes summarized vs ${bytes(full)}`);
 });
 
 test('results: successes on out, failures on err', () => {

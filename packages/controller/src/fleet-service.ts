@@ -24,6 +24,7 @@ import {
   NotFoundError,
   DeniedError,
   type PingResponse,
+  summarizeApps,
   type TokenInfo,
   toServiceError,
 } from '@fleet/protocol';
@@ -121,7 +122,7 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
 
   const appsOn = async (entry: HostEntry, fresh: boolean): Promise<AppInfo[]> => {
     // The local host answers in-process with a fresh sample; remote hosts from their last report.
-    if (entry.link?.follow) return (await entry.link.call('list', { fresh, where: undefined })).apps;
+    if (entry.link?.follow) return (await entry.link.call('list', { fresh, summary: false, where: undefined })).apps;
     return registry.appsOf(entry);
   };
 
@@ -236,8 +237,8 @@ export function createControllerService(deps: ControllerServiceDeps): FleetServe
 
     list: unary(authorize, P.list.path, async (req, role) => {
       const entries = registry.select(req.where);
-      const parts = await Promise.all(entries.map((e) => appsOn(e, req.fresh)));
-      return { apps: forRole(parts.flat(), role) };
+      const apps = (await Promise.all(entries.map((e) => appsOn(e, req.fresh)))).flat();
+      return { apps: forRole(req.summary ? summarizeApps(apps) : apps, role) };
     }),
 
     describe: unary(authorize, P.describe.path, async (req, role) => {

@@ -47,7 +47,7 @@ test('call sends one Command with a fresh id and the request encoded for its met
   mockTimers(t);
   const { link, sent } = setup();
   const a = outcome(link.call('restart', { target: 'api', where: undefined }));
-  const b = outcome(link.call('list', { fresh: true, where: { hosts: ['web1'], labels: {} } }));
+  const b = outcome(link.call('list', { fresh: true, summary: false, where: { hosts: ['web1'], labels: {} } }));
   assert.equal(sent.length, 2);
   const [ca, cb] = sent.map((m) => m.command!);
   assert.ok(ca.id.length > 0);
@@ -55,7 +55,7 @@ test('call sends one Command with a fresh id and the request encoded for its met
   assert.equal(ca.method, 'restart');
   assert.equal(cb.method, 'list');
   assert.deepEqual(HOST_CALLS.restart.request.decode(ca.request), { target: 'api', where: undefined });
-  assert.deepEqual(HOST_CALLS.list.request.decode(cb.request), { fresh: true, where: { hosts: ['web1'], labels: {} } });
+  assert.deepEqual(HOST_CALLS.list.request.decode(cb.request), { fresh: true, summary: false, where: { hosts: ['web1'], labels: {} } });
   link.close('test over');
   await Promise.all([a, b]);
 });
@@ -63,7 +63,7 @@ test('call sends one Command with a fresh id and the request encoded for its met
 test('onResult resolves the call with the decoded response; other calls stay pending', async (t) => {
   mockTimers(t);
   const { link, sent } = setup();
-  const listing = link.call('list', { fresh: false, where: undefined });
+  const listing = link.call('list', { fresh: false, summary: false, where: undefined });
   const stop = link.call('stop', { target: 'worker', where: undefined });
   const [listCmd, stopCmd] = sent.map((m) => m.command!);
 
@@ -142,7 +142,7 @@ test('error results reject with the matching FleetError subclass, carrying messa
 test('an unreadable answer rejects UnavailableError naming the host and method', async (t) => {
   mockTimers(t);
   const { link, sent } = setup();
-  const p = outcome(link.call('list', { fresh: false, where: undefined }));
+  const p = outcome(link.call('list', { fresh: false, summary: false, where: undefined }));
   link.onResult(ok(sent[0].command!.id, Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff])));
   const { error } = await p;
   assert.ok(error instanceof UnavailableError);
@@ -211,7 +211,7 @@ test('calls after close reject at once without sending anything', async (t) => {
   mockTimers(t);
   const { link, sent } = setup();
   link.close('replaced by a newer link of the same agent');
-  const { error } = await outcome(link.call('list', { fresh: false, where: undefined }));
+  const { error } = await outcome(link.call('list', { fresh: false, summary: false, where: undefined }));
   assert.ok(error instanceof UnavailableError);
   assert.equal(error.message, 'web1 is not connected');
   assert.equal(error.host, 'web1');

@@ -18,6 +18,7 @@ export {
   UpdateSpec,
 } from './gen/fleet/v1/runner';
 export * from './errors';
+export { summarizeApps } from './app-summary';
 export * from './grpc-errors';
 export * from './fleet-home';
 export { RUNNER_PROTOCOL_VERSION, LineDecoder } from './runner-protocol';

@@ -11,7 +11,7 @@ export interface ListFlags extends HostFlags {
 
 export async function list(ctx: CommandContext, flags: ListFlags): Promise<number> {
   const where = whereOf(ctx, flags);
-  const { apps } = await ctx.query((api) => api.list({ fresh: false, where }));
+  const { apps } = await ctx.query((api) => api.list({ fresh: false, summary: true, where }));
   const rows = processRows(apps);
   if (flags.json) ctx.json(rows);
   else ctx.out(renderProcessTable(rows, ctx.colors, { showHost: ctx.remote }));

@@ -44,12 +44,12 @@ async function registeredApp(ctx: CommandContext, target: string): Promise<boole
   if (isConfigFile(target) || fs.existsSync(path.resolve(ctx.cwd, target))) return false;
   if (ctx.controllerTarget()) {
     const api = await ctx.connect();
-    const { apps } = await api.list({ fresh: false, where: undefined });
+    const { apps } = await api.list({ fresh: false, summary: true, where: undefined });
     return apps.some((a) => a.spec?.name === target);
   }
   const conn = await ctx.connectIfRunning();
   if (conn) {
-    const { apps } = await conn.api.list({ fresh: false });
+    const { apps } = await conn.api.list({ fresh: false, summary: true, where: undefined });
     return apps.some((a) => a.spec?.name === target || String(a.appId) === target);
   }
   // No daemon: do not start one just to ask; its state file knows the apps it would bring back.
@@ -71,7 +71,7 @@ export async function start(ctx: CommandContext, target: string, args: string[],
 
   const api = await ctx.connect();
   const res = await api.start({ apps: specs, updateEnv: flags.updateEnv === true, where });
-  const apps = res.apps.length > 0 ? res.apps : (await api.list({ fresh: false, where })).apps;
+  const apps = res.apps.length > 0 ? res.apps : (await api.list({ fresh: false, summary: true, where })).apps;
   const names = new Set(specs.map((s) => s.name));
   const rows = processRows(apps.filter((a) => names.has(a.spec?.name ?? '')));
   const failed = res.results.some((r) => !r.ok);

@@ -48,7 +48,7 @@ export interface MonitDeps {
 }
 
 export async function fetchData(api: MonitApi, where: HostSelector | undefined, now: number | (() => number)): Promise<MonitData> {
-  const [list, hosts] = await Promise.all([api.list({ fresh: false, where }), api.hosts({ where })]);
+  const [list, hosts] = await Promise.all([api.list({ fresh: false, summary: false, where }), api.hosts({ where })]);
   return { apps: list.apps, hosts: hosts.hosts, atMs: typeof now === 'function' ? now() : now };
 }
 

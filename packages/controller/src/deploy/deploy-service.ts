@@ -109,7 +109,7 @@ export function createDeployService(deps: DeployServiceDeps): DeployHandlers {
   /** The release a host runs the app from (0: by hand), undefined when it has no such app. */
   const runningVersion = async (e: HostEntry, app: string): Promise<number | undefined> => {
     if (e.link?.follow) {
-      const res = await e.link.call('list', { fresh: false, where: undefined });
+      const res = await e.link.call('list', { fresh: false, summary: true, where: undefined });
       const info = res.apps.find((a) => a.spec?.name === app);
       return info ? (info.spec?.release ?? 0) : undefined;
     }

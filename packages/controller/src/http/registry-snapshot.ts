@@ -14,7 +14,7 @@ export interface DeploymentSource {
 async function appsOf(registry: HostRegistry, entry: HostEntry): Promise<AppInfo[]> {
   if (!entry.link?.follow) return registry.appsOf(entry);
   const host = entry.info.name;
-  const live = (await entry.link.call('list', { fresh: false, where: undefined })).apps;
+  const live = (await entry.link.call('list', { fresh: false, summary: false, where: undefined })).apps;
   // Keeps `view()`'s app and instance counts right, as the Hosts call does.
   registry.snapshot(host, live);
   return live.map((a) => ({ ...a, host, instances: a.instances.map((i) => ({ ...i, host })) }));

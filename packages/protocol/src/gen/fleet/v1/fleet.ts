@@ -135,6 +135,11 @@ export interface StartResponse {
 export interface ListRequest {
   /** Sample CPU and memory now rather than returning the last sample. */
   fresh: boolean;
+  /**
+   * Only what a process list shows (fleet ls): each spec cut to its name, exec mode and
+   * release; no instance events, no metrics, no host env. A fraction of the bytes to encode and decode.
+   */
+  summary: boolean;
   where?: HostSelector | undefined;
 }
 
@@ -856,13 +861,16 @@ export const StartResponse: MessageFns<StartResponse> = {
 };
 
 function createBaseListRequest(): ListRequest {
-  return { fresh: false, where: undefined };
+  return { fresh: false, summary: false, where: undefined };
 }
 
 export const ListRequest: MessageFns<ListRequest> = {
   encode(message: ListRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.fresh !== false) {
       writer.uint32(8).bool(message.fresh);
+    }
+    if (message.summary !== false) {
+      writer.uint32(16).bool(message.summary);
     }
     if (message.where !== undefined) {
       HostSelector.encode(message.where, writer.uint32(122).fork()).join();
@@ -891,6 +899,14 @@ export const ListRequest: MessageFns<ListRequest> = {
             message.fresh = reader.bool();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.summary = reader.bool();
+            continue;
+          }
           case 15: {
             if (tag !== 122) {
               break;
@@ -914,6 +930,7 @@ export const ListRequest: MessageFns<ListRequest> = {
   fromJSON(object: any): ListRequest {
     return {
       fresh: isSet(object.fresh) ? globalThis.Boolean(object.fresh) : false,
+      summary: isSet(object.summary) ? globalThis.Boolean(object.summary) : false,
       where: isSet(object.where) ? HostSelector.fromJSON(object.where) : undefined,
     };
   },
@@ -922,6 +939,9 @@ export const ListRequest: MessageFns<ListRequest> = {
     const obj: any = {};
     if (message.fresh !== false) {
       obj.fresh = message.fresh;
+    }
+    if (message.summary !== false) {
+      obj.summary = message.summary;
     }
     if (message.where !== undefined) {
       obj.where = HostSelector.toJSON(message.where);
@@ -935,6 +955,7 @@ export const ListRequest: MessageFns<ListRequest> = {
   fromPartial<I extends Exact<DeepPartial<ListRequest>, I>>(object: I): ListRequest {
     const message = createBaseListRequest();
     message.fresh = object.fresh ?? false;
+    message.summary = object.summary ?? false;
     message.where = (object.where !== undefined && object.where !== null)
       ? HostSelector.fromPartial(object.where)
       : undefined;
