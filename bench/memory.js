@@ -9,7 +9,7 @@
 const http = require('node:http');
 const { Fleet } = require('./lib/fleet');
 const { Pm2 } = require('./lib/pm2');
-const { plainApp } = require('./lib/plain');
+const { plainApp, idleNode } = require('./lib/plain');
 const { appSpec, writeEcosystem, scratch } = require('./lib/apps');
 const { freePorts, privateBytes, sleep } = require('./lib/proc');
 const { get, waitServing } = require('./lib/http');
@@ -54,6 +54,8 @@ module.exports = {
     const fleet = new Fleet();
     const pm2 = await new Pm2().fresh();
     const plains = [];
+    // The floor under any per-app Node process (a runner is one): `node -e` with an idle timer.
+    const bare = idleNode();
     try {
       await fleet.start(writeEcosystem(dir, 'fleet.config.js', specs(fleetPorts)));
       await pm2.start(writeEcosystem(dir, 'pm2.config.js', specs(pm2Ports)));
@@ -74,14 +76,16 @@ module.exports = {
       const plainPids = plains.map((p) => p.pid);
       if (runners.length !== APPS) ctx.note(`memory: found ${runners.length} Fleet runners for ${APPS} apps`);
 
-      const samples = { Fleet: [], PM2: [], plain: [] };
+      const samples = { Fleet: [], PM2: [], plain: [], bare: [] };
       for (let r = 0; r < rounds; r++) {
         samples.Fleet.push(sample([agent, ...runners, ...fleetApps]));
         samples.PM2.push(sample([god, ...pm2Apps]));
         samples.plain.push(sample(plainPids));
+        samples.bare.push(sample([bare.pid]));
         await sleep(500);
       }
-      const m = { Fleet: medians(samples.Fleet), PM2: medians(samples.PM2), plain: medians(samples.plain) };
+      const m = { Fleet: medians(samples.Fleet), PM2: medians(samples.PM2), plain: medians(samples.plain), bare: medians(samples.bare) };
+      const bareB = m.bare.get(bare.pid);
       const plainAvg = mean(plainPids.map((p) => m.plain.get(p)));
       const fleetAppAvg = mean(fleetApps.map((p) => m.Fleet.get(p)));
       const pm2AppAvg = mean(pm2Apps.map((p) => m.PM2.get(p)));
@@ -104,10 +108,12 @@ module.exports = {
           mb(pm2AppAvg),
         )} MB) = ${num(mb(pm2Total))} MB`,
       );
+      ctx.log(`idle \`node -e\` (the least a Node process costs): ${num(mb(bareB))} MB`);
       ctx.note(
         `memory breakdown: Fleet agent ${num(mb(agentB))} MB, runner avg ${num(mb(runnersB / runners.length))} MB, ` +
           `added per app ${num(mb(fleetAdded))} MB; PM2 daemon ${num(mb(godB))} MB, added per app ${num(mb(pm2Added))} MB; ` +
-          `plain app ${num(mb(plainAvg))} MB`,
+          `plain app ${num(mb(plainAvg))} MB; an idle \`node -e\` ${num(mb(bareB))} MB, so ${APPS} Node runners alone cost at least ` +
+          `${num(mb(APPS * bareB))} MB against a floor of ${num(mb(FLOOR * pm2Total))} MB for everything`,
       );
       const ratio = fleetTotal / pm2Total;
       return {
@@ -120,6 +126,7 @@ module.exports = {
         floor: { text: `Fleet ≤ ${FLOOR}× PM2`, ratio, pass: ratio <= FLOOR },
       };
     } finally {
+      await bare.close();
       for (const p of plains) await p.close();
       await pm2.close();
       await fleet.close();

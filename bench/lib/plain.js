@@ -43,4 +43,9 @@ function plainApp({ env = {}, app = FIXTURE_APP }) {
   return new PlainProcess([app], plainEnv(env));
 }
 
-module.exports = { plainCluster, plainApp };
+/** A Node process that loads nothing and waits: the least any Node process costs. */
+function idleNode() {
+  return new PlainProcess(['-e', 'setInterval(() => {}, 1 << 30)'], plainEnv({}));
+}
+
+module.exports = { plainCluster, plainApp, idleNode };
