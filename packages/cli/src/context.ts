@@ -77,20 +77,23 @@ export class CommandContext {
   /** The controller of the context in use, or else the local daemon, started first when none runs. */
   async connect(): Promise<FleetApi> {
     const target = this.controllerTarget();
-    if (target) return this.connectController(target.name, target.entry);
+    if (target) return (await this.openController(target.name, target.entry)).api;
     const conn = await ensureDaemon(this.home, { env: this.env, spawnDaemon: this.io.spawnDaemon });
     return this.adopt(conn).api;
   }
 
   /**
-   * Runs a call that changes nothing (ls) without waiting for the daemon's ping:
+   * Runs a call that changes nothing (ls) without waiting for the ping first:
    * ping and call go out together on one connection, so the command pays one
-   * round trip instead of two. When the ping finds no daemon, the daemon is
-   * started as connect() does and the call made again; being read-only, the
-   * first attempt did nothing that a second could repeat.
+   * round trip instead of two (over a network, one RTT less). The ping's answer
+   * is still what decides: a controller that cannot be reached gets the ping's
+   * explained error; when no local daemon answers, the daemon is started as
+   * connect() does and the call made again — being read-only, the first
+   * attempt did nothing that a second could repeat.
    */
   async query<T>(call: (api: FleetApi) => Promise<T>): Promise<T> {
-    if (this.controllerTarget()) return call(await this.connect());
+    const target = this.controllerTarget();
+    if (target) return (await this.openController(target.name, target.entry, call)).result!;
     const api = wrapClient(createRawClient(fleetPaths(this.home).socket));
     const pong = api.ping(FIRST_PING_DEADLINE_MS);
     const result = call(api);
@@ -112,13 +115,17 @@ export class CommandContext {
     return r.entry && r.name !== LOCAL_CONTEXT ? { name: r.name, entry: r.entry } : undefined;
   }
 
-  private async connectController(name: string, entry: ContextEntry): Promise<FleetApi> {
+  /** Connects to a controller and pings it; `beside` is called at once, on the same connection, and its promise returned. */
+  private async openController<T>(name: string, entry: ContextEntry, beside?: (api: FleetApi) => Promise<T>): Promise<{ api: FleetApi; result?: Promise<T> }> {
     const token = readToken(entry, this.env);
     const creds = clientCredentials({ ca: entry.tlsCa, insecure: entry.insecure, serverName: entry.serverName });
     const api = wrapClient(createControllerClient(entry.controller, creds), token);
     this.open.push(api);
+    const pinged = api.ping(CONTROLLER_PING_DEADLINE_MS);
+    const result = beside?.(api);
+    result?.catch(() => undefined); // the caller awaits it once the ping has answered
     try {
-      const pong = await api.ping(CONTROLLER_PING_DEADLINE_MS);
+      const pong = await pinged;
       this.remote = pong.mode !== 'local';
     } catch (err) {
       const e = err as FleetError;
@@ -132,7 +139,7 @@ export class CommandContext {
       }
       throw err;
     }
-    return api;
+    return { api, result };
   }
 
   /** The daemon when one runs; never starts one (kill, ping). */
