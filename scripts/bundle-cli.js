@@ -6,33 +6,18 @@
 // fallback and what unit tests import.
 'use strict';
 const path = require('node:path');
+const { bundle, root } = require('./lib-bundle');
 
-const root = path.resolve(__dirname, '..');
-let esbuild;
-try {
-  esbuild = require('esbuild');
-} catch {
-  console.warn('esbuild not installed: the CLI runs unbundled (slower start-up)');
-  process.exit(0);
-}
-esbuild
-  .build({
-    entryPoints: [path.join(root, 'packages/cli/dist/src/main.js')],
-    outfile: path.join(root, 'packages/cli/dist/fleet.bundle.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    // The daemon and the controller are loaded by path, never bundled into the CLI.
-    // import-module holds the one dynamic import(), which must be compiled by Node's own loader.
-    // tar and ignore serve `fleet deploy` only: loaded from node_modules when it runs, they cost no other command.
-    external: ['@fleet/agent', '@fleet/agent/*', '@fleet/controller', '@fleet/controller/*', '@fleet/cli/package.json', '@fleet/protocol/import-module', 'tar', 'ignore'],
-    // Smaller to read and deserialize; identifiers kept so stack traces stay readable.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
-  })
-  .then(warmCodeCache)
+bundle({
+  entry: 'packages/cli/dist/src/main.js',
+  outfile: 'packages/cli/dist/fleet.bundle.js',
+  // The daemon and the controller are loaded by path, never bundled into the CLI.
+  // import-module holds the one dynamic import(), which must be compiled by Node's own loader.
+  // tar and ignore serve `fleet deploy` only: loaded from node_modules when it runs, they cost no other command.
+  external: ['@fleet/agent', '@fleet/agent/*', '@fleet/controller', '@fleet/controller/*', '@fleet/cli/package.json', '@fleet/protocol/import-module', 'tar', 'ignore'],
+  missing: 'the CLI runs unbundled (slower start-up)',
+})
+  .then((built) => built && warmCodeCache())
   .catch(() => process.exit(1));
 
 // The code cache holds what the first run compiled. Written by whichever command
@@ -44,9 +29,9 @@ function warmCodeCache() {
   const fs = require('node:fs');
   const os = require('node:os');
   const { spawnSync } = require('node:child_process');
-  const bundle = path.join(root, 'packages/cli/dist/fleet.bundle.js');
+  const bundleFile = path.join(root, 'packages/cli/dist/fleet.bundle.js');
   const bin = path.join(root, 'packages/cli/bin/fleet.js');
-  fs.rmSync(`${bundle}.cache`, { force: true });
+  fs.rmSync(`${bundleFile}.cache`, { force: true });
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'fleet-warm-'));
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, FLEET_HOME: home, FLEET_CONTEXT: 'local' };
   try {
@@ -54,6 +39,12 @@ function warmCodeCache() {
     spawnSync(process.execPath, [bin, 'ls', '--json'], { env, stdio: 'ignore', timeout: 20_000 });
     spawnSync(process.execPath, [bin, 'kill'], { env, stdio: 'ignore', timeout: 20_000 });
   } finally {
+    // A daemon that missed the kill (a build racing another) must not outlive its deleted home.
+    try {
+      process.kill(Number(fs.readFileSync(path.join(home, 'daemon.pid'), 'utf8')), 'SIGKILL');
+    } catch {
+      // gone, as it should be
+    }
     fs.rmSync(home, { recursive: true, force: true });
   }
 }

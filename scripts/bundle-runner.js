@@ -7,29 +7,12 @@
 // hold, and keeps the name runner-main.js that tools look for in `ps`. The plain
 // build stays the fallback (runner-launcher.ts) and what unit tests import.
 'use strict';
-const path = require('node:path');
+const { bundle } = require('./lib-bundle');
 
-const root = path.resolve(__dirname, '..');
-let esbuild;
-try {
-  esbuild = require('esbuild');
-} catch {
-  console.warn('esbuild not installed: runners run unbundled (~0.5 MB more each)');
-  process.exit(0);
-}
-esbuild
-  .build({
-    entryPoints: [path.join(root, 'packages/agent/dist/src/runner/runner-main.js')],
-    outfile: path.join(root, 'packages/agent/dist/bundle/runner/runner-main.js'),
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    // Loaded only by apps that use them (cron_restart, max_memory_restart), from node_modules.
-    external: ['cron-parser', 'pidusage'],
-    // Less source held in every runner; identifiers kept so stack traces stay readable.
-    minifyWhitespace: true,
-    minifySyntax: true,
-    logLevel: 'warning',
-  })
-  .catch(() => process.exit(1));
+bundle({
+  entry: 'packages/agent/dist/src/runner/runner-main.js',
+  outfile: 'packages/agent/dist/bundle/runner/runner-main.js',
+  // Loaded only by apps that use them (cron_restart, max_memory_restart), from node_modules.
+  external: ['cron-parser', 'pidusage'],
+  missing: 'runners run unbundled (~0.7 MB more each)',
+}).catch(() => process.exit(1));
