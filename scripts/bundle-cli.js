@@ -41,7 +41,8 @@ function warmCodeCache() {
   } finally {
     // A daemon that missed the kill (a build racing another) must not outlive its deleted home.
     try {
-      process.kill(Number(fs.readFileSync(path.join(home, 'daemon.pid'), 'utf8')), 'SIGKILL');
+      const pid = Number(fs.readFileSync(path.join(home, 'daemon.pid'), 'utf8'));
+      if (fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('daemon-main')) process.kill(pid, 'SIGKILL');
     } catch {
       // gone, as it should be
     }
