@@ -3,7 +3,7 @@
 import { clientCredentials, FLEET_VERSION, fleetPaths, resolveHome, UnavailableError, type FleetError } from '@fleet/protocol';
 import { createControllerClient, createRawClient, wrapClient, type FleetApi } from './client';
 import { LOCAL_CONTEXT, readToken, resolveContext, type ContextEntry } from './contexts/context-store';
-import { connectIfRunning, ensureDaemon, FIRST_PING_DEADLINE_MS, type DaemonConnection, type LauncherDeps } from './daemon-launcher';
+import { connectIfRunning, ensureDaemon, FIRST_PING_DEADLINE_MS, startDaemon, type DaemonConnection, type LauncherDeps } from './daemon-launcher';
 import { makeColors, shouldColor, type Colors } from './format/color';
 
 /** A controller that does not answer a ping in this time is reported unreachable. */
@@ -103,7 +103,8 @@ export class CommandContext {
     } catch (err) {
       api.close();
       if (!(err instanceof UnavailableError)) throw err;
-      return call(await this.connect());
+      // No daemon answered: start one (no second ping first) and ask again.
+      return call(this.adopt(await startDaemon(this.home, { env: this.env, spawnDaemon: this.io.spawnDaemon })).api);
     }
     return result;
   }

@@ -47,9 +47,11 @@ export async function connectIfRunning(home: string): Promise<DaemonConnection |
 
 /** Connects to the daemon, starting it when none answers. */
 export async function ensureDaemon(home: string, deps: LauncherDeps): Promise<DaemonConnection> {
-  const running = await connectIfRunning(home);
-  if (running) return running;
+  return (await connectIfRunning(home)) ?? startDaemon(home, deps);
+}
 
+/** Starts the daemon (none answered a ping) and waits until it answers. */
+export async function startDaemon(home: string, deps: LauncherDeps): Promise<DaemonConnection> {
   const sleep = deps.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const now = deps.now ?? Date.now;
   (deps.spawnDaemon ?? spawnDaemon)(home, deps.env);
