@@ -108,7 +108,7 @@ export class NatsUplink implements DataPlane {
     this.confirm = confirm;
     this.session.start({
       ready: (nc) => this.onReady(nc),
-      up: () => this.onUp(),
+      up: () => this.resendAll(),
     });
     const every = (ms: number, fn: () => void): void => {
       const t = setInterval(() => this.safely(fn), ms);
@@ -154,28 +154,18 @@ export class NatsUplink implements DataPlane {
     this.nc = nc;
     this.inbox = createInbox();
     this.inboxSub = nc.subscribe(`${this.inbox}.*`, { callback: guarded(this.opts.log, 'answers', (msg) => this.onAnswer(msg)) });
-    this.onlineSub = nc.subscribe(this.subjects.online, { callback: guarded(this.opts.log, 'ctl.online', () => this.onControllerOnline()) });
-    this.onUp();
+    this.onlineSub = nc.subscribe(this.subjects.online, { callback: guarded(this.opts.log, 'ctl.online', () => this.resendAll()) });
+    this.resendAll();
   }
 
   /**
-   * A controller joined (after a NATS restart it may come after this agent):
-   * what waits for an answer goes again now, not at its timeout (a JetStream
-   * stream over the subjects answers for the controllers, so no "no responders" says none was there).
+   * Everything not yet acknowledged goes again now, first, in order, then whatever waits behind it.
+   * On (re)connecting: it may have been lost with the old connection. When a controller joins (after
+   * a NATS restart it may come after this agent): even what was just sent may have found only the
+   * JetStream stream, or nobody, listening (the stream answers for the controllers, so no "no
+   * responders" says none was there). A copy is skipped on the other side.
    */
-  private onControllerOnline(): void {
-    const now = this.now();
-    // Even one just sent: it may have found only the stream (or nobody) listening. A copy is skipped.
-    for (const f of this.outbox.all()) {
-      this.outbox.resent(f, now);
-      this.publish(f);
-    }
-    this.pausedUntil = 0;
-    this.flush();
-  }
-
-  /** (Re)connected: what may have been lost with the old connection goes again, first, in order. */
-  private onUp(): void {
+  private resendAll(): void {
     const now = this.now();
     for (const f of this.outbox.all()) {
       this.outbox.resent(f, now);
