@@ -60,11 +60,18 @@ export function checkMetricsListen(listen: string, access: MetricsAccess): Liste
   return addr;
 }
 
-const missing = (message: string): Refusal => ({
-  status: 401,
-  message,
-  hint: 'send the header Authorization: Bearer <token> (Prometheus: authorization.credentials_file in the scrape config)',
-});
+/** A request's bearer token, with its header as gRPC metadata (what the token store's rule reads), or the refusal when it has none. */
+function bearerOf(authorization: string | undefined): { token: string; metadata: Metadata } | Refusal {
+  const metadata = new Metadata();
+  if (authorization !== undefined) metadata.set('authorization', authorization);
+  const token = bearerFrom(metadata);
+  if (token !== undefined) return { token, metadata };
+  return {
+    status: 401,
+    message: authorization === undefined ? 'this endpoint needs a token and the request carried none' : "the authorization header is not of the form 'Bearer <token>'",
+    hint: 'send the header Authorization: Bearer <token> (Prometheus: authorization.credentials_file in the scrape config)',
+  };
+}
 
 /**
  * The controller's rule: a token its store knows, of a role that may run
@@ -72,12 +79,9 @@ const missing = (message: string): Refusal => ({
  */
 export function tokenStoreGuard(store: TokenVerifier, method: string): RequestGuard {
   return (authorization) => {
-    const metadata = new Metadata();
-    if (authorization !== undefined) metadata.set('authorization', authorization);
-    const token = bearerFrom(metadata);
-    if (token === undefined) {
-      return missing(authorization === undefined ? 'this endpoint needs a token and the request carried none' : "the authorization header is not of the form 'Bearer <token>'");
-    }
+    const got = bearerOf(authorization);
+    if ('status' in got) return got;
+    const { token, metadata } = got;
     if (store.verify(token) === undefined) {
       return { status: 401, message: 'the token is not known to this controller: it was revoked or belongs to another controller', hint: 'create one with `fleet token create --role viewer` on the controller' };
     }
@@ -103,13 +107,9 @@ export function staticTokenGuard(secret: string, file = '--metrics-token-file'):
   }
   const wanted = digest(want);
   return (authorization) => {
-    const metadata = new Metadata();
-    if (authorization !== undefined) metadata.set('authorization', authorization);
-    const token = bearerFrom(metadata);
-    if (token === undefined) {
-      return missing(authorization === undefined ? 'this endpoint needs a token and the request carried none' : "the authorization header is not of the form 'Bearer <token>'");
-    }
-    if (!timingSafeEqual(digest(token), wanted)) {
+    const got = bearerOf(authorization);
+    if ('status' in got) return got;
+    if (!timingSafeEqual(digest(got.token), wanted)) {
       return { status: 401, message: 'the token is not the one this agent was given', hint: 'send the content of the agent\'s --metrics-token-file' };
     }
     return undefined;
