@@ -12,88 +12,14 @@
 //
 // Knobs (env): BENCH_LOG_RATE (10000 lines/s), BENCH_CPU_PROF=<dir> (the
 // controller runs with --cpu-prof into <dir>).
-const fs = require('node:fs');
-const os = require('node:os');
-const path = require('node:path');
-const { spawn } = require('node:child_process');
 const { Controller, Laptop, profilingArgs } = require('./lib/fake-agent');
 const { RealAgent } = require('./lib/real-agent');
-const { FLEET_BIN } = require('./lib/fleet');
-const { ROOT, appSpec, writeEcosystem, scratch, baseEnv } = require('./lib/apps');
-const { cpuMs, run, sleep, waitFor, onCleanup, kill, listProcs } = require('./lib/proc');
-const { num } = require('./lib/stats');
+const { APP, logClockConfig, waitHostReady, LogReader, checkSeq } = require('./lib/log-clock');
+const { cpuMs, sleep, waitFor } = require('./lib/proc');
+const { num, quantile } = require('./lib/stats');
 
 const FLOOR = { text: '— (reported)', ratio: '—', pass: null };
-const APP = 'log-clock';
-const APP_SCRIPT = path.join(__dirname, 'apps', 'log-clock.js');
 const WARMUP_MS = 3000;
-
-function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
-
-/** Reads `fleet logs -f --json` output: per line its seq, app stamp, agent stamp and receive time. */
-class LogReader {
-  constructor(laptop, args) {
-    this.child = laptop.spawn(args);
-    this.stderr = '';
-    this.bad = 0;
-    this.notices = [];
-    this.buf = '';
-    // Parallel arrays: cheap at 10k lines/s.
-    this.seq = [];
-    this.appMs = [];
-    this.agentMs = [];
-    this.recvMs = [];
-    this.child.stderr.setEncoding('utf8').on('data', (d) => (this.stderr += d));
-    this.child.stdout.setEncoding('utf8').on('data', (chunk) => this.onData(chunk));
-    this.exited = new Promise((resolve) => this.child.once('close', (code) => resolve(code)));
-    this.dispose = onCleanup(() => this.stop());
-  }
-
-  onData(chunk) {
-    const now = Date.now();
-    const text = this.buf + chunk;
-    const lines = text.split('\n');
-    this.buf = lines.pop();
-    for (const l of lines) {
-      if (!l) continue;
-      let o;
-      try {
-        o = JSON.parse(l);
-      } catch {
-        this.bad++;
-        continue;
-      }
-      const m = /^(\d+) (\d+)$/.exec(o.line);
-      if (!m || o.app !== APP) {
-        // A drop notice ("[fleet] N log lines were dropped …") or a stray line: keep a few.
-        if (this.notices.length < 5) this.notices.push(o.line);
-        continue;
-      }
-      this.seq.push(Number(m[2]));
-      this.appMs.push(Number(m[1]));
-      this.agentMs.push(Number(o.timeMs));
-      this.recvMs.push(now);
-    }
-  }
-
-  async stop() {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGINT');
-      const code = await Promise.race([this.exited, sleep(5000).then(() => undefined)]);
-      if (code === undefined) {
-        kill(this.child.pid);
-        await this.exited;
-      }
-    }
-  }
-
-  close() {
-    return this.dispose();
-  }
-}
 
 module.exports = {
   title: 'end-to-end log latency: app → agent → controller → `fleet logs -f` at 10 000 lines/s',
@@ -108,25 +34,14 @@ module.exports = {
     try {
       laptop = await new Laptop(controller).init();
       agent = new RealAgent(controller, 'h1').start();
-      await waitFor(
-        async () => {
-          if (!agent.alive) throw new Error(`fleet agent exited:\n${agent.output.trim()}`);
-          const r = await laptop.cli(['hosts', '--json']);
-          return r.code === 0 && JSON.parse(r.stdout).some((h) => h.name === 'h1' && h.status === 'ready');
-        },
-        { timeoutMs: 30_000, intervalMs: 200, message: 'host h1 to be ready' },
-      );
+      await waitHostReady(laptop, agent);
       ctx.log(`controller pid ${controller.pid}, agent h1 pid ${agent.pid} ready`);
 
-      const dir = scratch('log-latency');
-      const outFile = path.join(dir, `${APP}-out.log`);
-      const eco = writeEcosystem(dir, 'log-latency.config.js', [
-        appSpec({ name: APP, script: APP_SCRIPT, env: { RATE: String(rate) }, out_file: outFile, error_file: path.join(dir, `${APP}-err.log`) }),
-      ]);
+      const { file: eco, outFile } = logClockConfig('log-latency', rate);
       // Start, then follow (`fleet logs` refuses an app no host runs): lines are counted from the first one seen.
       const started = await laptop.must(['start', eco, '--hosts', 'h1'], { timeoutMs: 120_000 });
       ctx.log(`fleet start ${APP} --hosts h1: ${num(started.ms)} ms; app prints ${num(rate)} lines/s`);
-      reader = new LogReader(laptop, ['logs', APP, '-f', '--lines', '0', '--json']);
+      reader = new LogReader(laptop);
       await sleep(500);
       if (reader.child.exitCode !== null) throw new Error(`fleet logs -f exited ${reader.child.exitCode}: ${reader.stderr.trim()}`);
       await waitFor(() => reader.seq.length > 0, { timeoutMs: 15_000, message: 'the first line through fleet logs -f' });
@@ -165,21 +80,7 @@ module.exports = {
       const linesPerSec = ((to - from) / wallMs) * 1000;
 
       // ---- every seq from the first received to the last the app wrote
-      const written = fs.readFileSync(outFile, 'utf8').trimEnd().split('\n');
-      const lastWritten = Number(/ (\d+)$/.exec(written[written.length - 1])?.[1]);
-      const firstSeen = reader.seq[0];
-      const seen = new Uint8Array(Math.max(lastWritten, ...reader.seq.slice(-1)) + 1);
-      let dup = 0;
-      let outOfOrder = 0;
-      for (let i = 0; i < reader.seq.length; i++) {
-        const s = reader.seq[i];
-        if (seen[s]) dup++;
-        seen[s] = 1;
-        if (i > 0 && s < reader.seq[i - 1]) outOfOrder++;
-      }
-      let missing = 0;
-      for (let s = firstSeen; s <= lastWritten; s++) if (!seen[s]) missing++;
-      const expected = lastWritten - firstSeen + 1;
+      const { firstSeen, lastWritten, writtenLines, expected, missing, dup, outOfOrder } = checkSeq(reader.seq, outFile);
 
       const p = (xs, q) => quantile(xs, q);
       ctx.log(
@@ -189,7 +90,7 @@ module.exports = {
         `  split: app → agent read (its stamp) p50 ${num(p(appToAgent, 0.5))} / p99 ${num(p(appToAgent, 0.99))} ms; agent read → CLI p50 ${num(p(agentToCli, 0.5))} / p99 ${num(p(agentToCli, 0.99))} ms`,
       );
       ctx.log(
-        `seq check: first received ${firstSeen}, last written ${lastWritten} (${written.length} lines in the file); ${expected} expected, ${reader.seq.length} received, ` +
+        `seq check: first received ${firstSeen}, last written ${lastWritten} (${writtenLines} lines in the file); ${expected} expected, ${reader.seq.length} received, ` +
           `missing ${missing}, duplicates ${dup}, out of order ${outOfOrder}; ${tail} lines arrived in the 2 s after delete`,
       );
       ctx.log(

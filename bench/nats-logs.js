@@ -16,25 +16,16 @@
 //
 // Knobs (env): BENCH_NATS_RATES (10000,40000 lines/s), BENCH_NATS_WINDOW_MS
 // (15000; --quick 6000).
-const fs = require('node:fs');
 const os = require('node:os');
-const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 const { Controller, Laptop } = require('./lib/fake-agent');
 const { RealAgent } = require('./lib/real-agent');
-const { appSpec, writeEcosystem, scratch } = require('./lib/apps');
+const { APP, logClockConfig, waitHostReady, LogReader, checkSeq } = require('./lib/log-clock');
 const { cpuMs, sleep, waitFor, onCleanup, kill, freePort } = require('./lib/proc');
-const { num } = require('./lib/stats');
+const { num, quantile } = require('./lib/stats');
 
 const FLOOR = { text: '— (reported)', ratio: '—', pass: null };
-const APP = 'log-clock';
-const APP_SCRIPT = path.join(__dirname, 'apps', 'log-clock.js');
 const WARMUP_MS = 3000;
-
-function quantile(sorted, q) {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
-}
 
 function natsBinary() {
   if (process.env.NATS_SERVER_BIN) return process.env.NATS_SERVER_BIN;
@@ -62,61 +53,6 @@ async function startNats(bin) {
   return { url: `nats://127.0.0.1:${port}`, pid: child.pid, close: () => dispose() };
 }
 
-/** `fleet logs -f --json` read here: per line its seq, app stamp and receive time. */
-class LogReader {
-  constructor(laptop, args) {
-    this.child = laptop.spawn(args);
-    this.stderr = '';
-    this.buf = '';
-    this.notices = [];
-    this.seq = [];
-    this.appMs = [];
-    this.recvMs = [];
-    this.child.stderr.setEncoding('utf8').on('data', (d) => (this.stderr += d));
-    this.child.stdout.setEncoding('utf8').on('data', (chunk) => this.onData(chunk));
-    this.exited = new Promise((resolve) => this.child.once('close', resolve));
-    this.dispose = onCleanup(() => this.stop());
-  }
-
-  onData(chunk) {
-    const now = Date.now();
-    const lines = (this.buf + chunk).split('\n');
-    this.buf = lines.pop();
-    for (const l of lines) {
-      if (!l) continue;
-      let o;
-      try {
-        o = JSON.parse(l);
-      } catch {
-        continue;
-      }
-      const m = /^(\d+) (\d+)$/.exec(o.line);
-      if (!m || o.app !== APP) {
-        if (this.notices.length < 5) this.notices.push(o.line);
-        continue;
-      }
-      this.seq.push(Number(m[2]));
-      this.appMs.push(Number(m[1]));
-      this.recvMs.push(now);
-    }
-  }
-
-  async stop() {
-    if (this.child.exitCode === null && this.child.signalCode === null) {
-      this.child.kill('SIGINT');
-      if ((await Promise.race([this.exited, sleep(5000).then(() => 'late')])) === 'late') {
-        kill(this.child.pid);
-        await this.exited;
-      }
-    }
-  }
-
-  close() {
-    return this.dispose();
-  }
-}
-
-/** One mode at one offered rate, on a fresh controller and agent. */
 async function measure(ctx, { mode, rate, nats, windowMs }) {
   const natsArgs = mode === 'NATS' ? ['--nats', nats.url, '--nats-cluster', `bench${process.pid}`] : [];
   const controller = await new Controller({ heartbeat: '5s', args: natsArgs }).start();
@@ -126,24 +62,13 @@ async function measure(ctx, { mode, rate, nats, windowMs }) {
   try {
     laptop = await new Laptop(controller).init();
     agent = new RealAgent(controller, 'h1', natsArgs).start();
-    await waitFor(
-      async () => {
-        if (!agent.alive) throw new Error(`fleet agent exited:\n${agent.output.trim()}`);
-        const r = await laptop.cli(['hosts', '--json']);
-        return r.code === 0 && JSON.parse(r.stdout).some((h) => h.name === 'h1' && h.status === 'ready');
-      },
-      { timeoutMs: 30_000, intervalMs: 200, message: 'host h1 to be ready' },
-    );
+    await waitHostReady(laptop, agent);
     if (mode === 'NATS') {
       await waitFor(() => /connected to NATS/.test(agent.output) && /taking fleet\./.test(controller.output), { timeoutMs: 15_000, message: 'agent and controller on NATS' });
     }
-    const dir = scratch(`nats-logs-${mode}-${rate}`);
-    const outFile = path.join(dir, `${APP}-out.log`);
-    const eco = writeEcosystem(dir, 'log-clock.config.js', [
-      appSpec({ name: APP, script: APP_SCRIPT, env: { RATE: String(rate) }, out_file: outFile, error_file: path.join(dir, `${APP}-err.log`) }),
-    ]);
+    const { file: eco, outFile } = logClockConfig(`nats-logs-${mode}-${rate}`, rate);
     await laptop.must(['start', eco, '--hosts', 'h1'], { timeoutMs: 120_000 });
-    reader = new LogReader(laptop, ['logs', APP, '-f', '--lines', '0', '--json']);
+    reader = new LogReader(laptop);
     await waitFor(() => reader.seq.length > 0 || reader.child.exitCode !== null, { timeoutMs: 15_000, message: 'the first line through fleet logs -f' });
     if (reader.child.exitCode !== null) throw new Error(`fleet logs -f exited: ${reader.stderr.trim()}`);
     await sleep(WARMUP_MS);
@@ -163,17 +88,7 @@ async function measure(ctx, { mode, rate, nats, windowMs }) {
     const lat = [];
     for (let i = from; i < to; i++) lat.push(reader.recvMs[i] - reader.appMs[i]);
     lat.sort((a, b) => a - b);
-    const written = fs.readFileSync(outFile, 'utf8').trimEnd().split('\n');
-    const lastWritten = Number(/ (\d+)$/.exec(written[written.length - 1])?.[1]);
-    const firstSeen = reader.seq[0];
-    const seen = new Uint8Array(Math.max(lastWritten, ...reader.seq.slice(-1)) + 1);
-    let dup = 0;
-    for (const s of reader.seq) {
-      if (seen[s]) dup++;
-      seen[s] = 1;
-    }
-    let missing = 0;
-    for (let s = firstSeen; s <= lastWritten; s++) if (!seen[s]) missing++;
+    const { missing, dup, expected } = checkSeq(reader.seq, outFile);
     const r = {
       linesPerSec: ((to - from) / wallMs) * 1000,
       p50: quantile(lat, 0.5),
@@ -181,7 +96,7 @@ async function measure(ctx, { mode, rate, nats, windowMs }) {
       max: lat[lat.length - 1],
       missing,
       dup,
-      expected: lastWritten - firstSeen + 1,
+      expected,
       cpu,
     };
     ctx.log(

@@ -38,4 +38,10 @@ function list(xs, fmt = num) {
   return xs.map(fmt).join(', ');
 }
 
-module.exports = { median, mean, sum, num, mb, list };
+/** The q-quantile (nearest rank) of numbers sorted ascending; NaN for none. */
+function quantile(sorted, q) {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+}
+
+module.exports = { median, mean, sum, num, mb, list, quantile };
